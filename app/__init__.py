@@ -1,0 +1,90 @@
+"""Linghang 领航: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask application from a settings object (from the environment by default)."""
+    root = Path(__file__).resolve().parent.parent
+    config = config or Config()
+    app = Flask(
+        __name__,
+        instance_path=config.INSTANCE_PATH,
+        template_folder=str(root / "templates"),
+        static_folder="static",
+    )
+    app.config.from_object(config)
+    for step in (
+        register_extensions,
+        register_models,
+        register_blueprints,
+        register_template_helpers,
+        register_errorhandlers,
+        register_cli,
+    ):
+        step(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind db, migrate, csrf, babel and the login manager to the app."""
+    from app.auth.access import configure_login
+    from app.core.i18n import select_locale, select_timezone
+    from app.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    configure_login(app)
+
+
+def register_models(app: Flask) -> None:
+    """Import every model module so metadata (and Alembic) sees all tables."""
+    from app import models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount each feature's blueprint."""
+    from app.auth.views import bp as auth_bp
+    from app.events.views import bp as events_bp
+    from app.main.views import bp as main_bp
+    from app.orgs.views import bp as orgs_bp
+
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals for templates: dates in Chinese conventions, labels, navigation."""
+    from app.core.templating import init_templating
+
+    init_templating(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """HTML error pages in both languages; JSON errors under /api/."""
+    from app.main.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the flask sub-commands (users, demo)."""
+    from app.auth.cli import users_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

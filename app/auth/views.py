@@ -1,0 +1,137 @@
+"""Log-in, log-out and account administration."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from app.audit.services import diff, record
+from app.auth.access import public, roles_required
+from app.auth.forms import AccountEditForm, AccountForm, LoginForm
+from app.auth.models import Role, User
+from app.auth.services import authenticate, check_role_fits, create_account
+from app.core.errors import ValidationFailed
+from app.core.pagination import paginate
+from app.extensions import db
+from app.orgs.models import Organisation, Person
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only follow relative redirects within the site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Show the log-in form and log the person in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@public
+def logout():
+    """Log out and go back to the log-in page."""
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/accounts")
+@roles_required()
+def accounts():
+    """List the accounts (administrators only)."""
+    query = request.args.get("q", "").strip()
+    statement = select(User).join(User.person).join(Person.organisation).order_by(Person.name)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(
+            Person.name.ilike(like) | Person.email.ilike(like) | Organisation.name.ilike(like)
+        )
+    return render_template("auth/accounts.html", page=paginate(statement), query=query)
+
+
+@bp.route("/people/<int:person_id>/account", methods=["GET", "POST"])
+@roles_required()
+def account_create(person_id: int):
+    """Give a person an account."""
+    person = db.get_or_404(Person, person_id)
+    if db.session.scalar(select(User).where(User.person_id == person.id)):
+        flash(_("This person already has an account."), "warning")
+        return redirect(url_for("orgs.person_detail", person_id=person.id))
+    form = AccountForm()
+    if form.validate_on_submit():
+        if not person.email:
+            flash(_("Add an e-mail address first: it is the log-in name."), "danger")
+        else:
+            try:
+                user = create_account(
+                    email=person.email,
+                    name=person.name,
+                    organisation=person.organisation,
+                    role=Role(form.role.data),
+                    password=form.password.data,
+                )
+            except ValidationFailed as error:
+                db.session.rollback()
+                flash(error.message, "danger")
+            else:
+                record(user, "create", {"role": user.role})
+                db.session.commit()
+                flash(_("The account was created."), "success")
+                return redirect(url_for("orgs.person_detail", person_id=person.id))
+    return render_template("auth/account_form.html", form=form, person=person, user=None)
+
+
+@bp.route("/accounts/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required()
+def account_edit(user_id: int):
+    """Change an account's role, status or password."""
+    user = db.get_or_404(User, user_id)
+    form = AccountEditForm(obj=user)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        if user.id == current_user.id and (role != Role.admin or not form.active.data):
+            flash(_("You cannot remove your own administrator rights."), "danger")
+            return render_template("auth/account_form.html", form=form, person=user.person, user=user)
+        try:
+            check_role_fits(role, user.person.organisation)
+        except ValidationFailed as error:
+            flash(error.message, "danger")
+            return render_template("auth/account_form.html", form=form, person=user.person, user=user)
+        changes = diff(user, {"role": role, "active": form.active.data})
+        if form.password.data:
+            user.set_password(form.password.data)
+            changes["password"] = ["***", "***"]
+        if changes:
+            record(user, "update", changes)
+        db.session.commit()
+        flash(_("The account was saved."), "success")
+        return redirect(url_for("auth.accounts"))
+    if request.method == "POST" and not form.errors:
+        abort(400)
+    return render_template("auth/account_form.html", form=form, person=user.person, user=user)

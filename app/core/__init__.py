@@ -1,0 +1,1 @@
+"""Pieces shared by every feature: column types, the clock, time zones, pagination."""

@@ -1,0 +1,262 @@
+"""Loading the demo county; every step looks up what exists first, so a second load adds nothing."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select
+
+from app.auth.models import Role, User
+from app.core.clock import display_zone, utcnow
+from app.demo import data
+from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, VisitKind
+from app.extensions import db
+from app.orgs.models import (
+    AllianceMembership,
+    InstructorAssignment,
+    Organisation,
+    OrgKind,
+    PartyBranch,
+    Person,
+    Venue,
+)
+
+INSTRUCTOR_COUNT = 12
+
+
+def is_empty() -> bool:
+    """True when the database has no organisation yet."""
+    return db.session.scalar(select(func.count()).select_from(Organisation)) == 0
+
+
+def _org(name: str, kind: OrgKind, **fields) -> Organisation:
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if organisation is None:
+        organisation = Organisation(name=name, kind=kind, **fields)
+        db.session.add(organisation)
+        db.session.flush()
+    return organisation
+
+
+def _person(name: str, email: str, organisation: Organisation, title: str | None = None) -> Person:
+    person = db.session.scalar(select(Person).where(Person.email == email))
+    if person is None:
+        person = Person(name=name, email=email, organisation=organisation, title=title)
+        db.session.add(person)
+        db.session.flush()
+    return person
+
+
+def person_name(index: int) -> str:
+    """A deterministic invented Chinese name."""
+    return data.SURNAMES[index % len(data.SURNAMES)] + data.GIVEN[(index * 7 + index // 3) % len(data.GIVEN)]
+
+
+def _membership(alliance: Organisation, enterprise: Organisation, leader: bool) -> None:
+    exists = db.session.scalar(
+        select(AllianceMembership).where(
+            AllianceMembership.alliance_id == alliance.id,
+            AllianceMembership.enterprise_id == enterprise.id,
+        )
+    )
+    if exists is None:
+        db.session.add(AllianceMembership(alliance=alliance, enterprise=enterprise, is_chain_leader=leader))
+
+
+def _enterprises(alliances: dict[str, Organisation]) -> dict[str, list[Organisation]]:
+    by_alliance: dict[str, list[Organisation]] = {name: [] for name in alliances}
+    for name, short, alliance, leader, branch in data.NAMED_ENTERPRISES:
+        enterprise = _org(
+            name, OrgKind.enterprise, short_name=short, party_branch=PartyBranch(branch),
+            address=f"{data.COUNTY}工业园区",
+            joint_branch_name="园区联合党支部" if branch == "joint" else None,
+        )
+        _membership(alliances[alliance], enterprise, leader)
+        by_alliance[alliance].append(enterprise)
+    serial = 0
+    for alliance_name, target in data.ENTERPRISES_PER_ALLIANCE.items():
+        words = data.PLASTICS_WORDS if alliance_name == data.PLASTICS else data.ELECTRONICS_WORDS
+        named = by_alliance[alliance_name]
+        # Branches still to hand out after the named enterprises, in a fixed order.
+        left = dict(data.BRANCHES[alliance_name])
+        for enterprise in named:
+            if enterprise.party_branch.value in left:
+                left[enterprise.party_branch.value] -= 1
+        branches = [branch for branch, n in left.items() for _ in range(max(n, 0))]
+        for k in range(target - len(named)):
+            serial += 1
+            place = data.PLACE_WORDS[k % len(data.PLACE_WORDS)]
+            word = words[(k // len(data.PLACE_WORDS) + k) % len(words)]
+            branch = branches[k] if k < len(branches) else "none"
+            enterprise = _org(
+                f"江西{place}{word}有限公司", OrgKind.enterprise, short_name=f"{place}{word}",
+                party_branch=PartyBranch(branch), address=f"{data.COUNTY}工业园区{serial}号",
+                joint_branch_name="园区联合党支部" if branch == "joint" else None,
+            )
+            _membership(alliances[alliance_name], enterprise, False)
+            by_alliance[alliance_name].append(enterprise)
+    db.session.flush()
+    return by_alliance
+
+
+def _account(email: str, role: Role, person: Person) -> None:
+    if db.session.scalar(select(User).where(User.person_id == person.id)) is None:
+        user = User(person=person, role=role, active=True)
+        user.set_password(data.DEMO_PASSWORD)
+        db.session.add(user)
+
+
+def _local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=display_zone())
+
+
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th given weekday of a month (n = -1 for the last)."""
+    days = [d for d in calendar.Calendar().itermonthdates(year, month) if d.month == month and d.weekday() == weekday]
+    return days[n if n < 0 else n - 1]
+
+
+def _activity(title: str, **fields) -> Activity:
+    activity = db.session.scalar(select(Activity).where(Activity.title == title))
+    if activity is None:
+        activity = Activity(title=title, **fields)
+        db.session.add(activity)
+    return activity
+
+
+def _status(ends_at: datetime, now: datetime) -> ActivityStatus:
+    return ActivityStatus.completed if ends_at < now else ActivityStatus.published
+
+
+def load(now: datetime | None = None) -> dict[str, int]:
+    """Build (or complete) the demo county and return the row counts."""
+    now = now or utcnow()
+    year = now.astimezone(display_zone()).year
+    committee = _org(data.COMMITTEE, OrgKind.committee, short_name="综合党委", address=f"{data.COUNTY}工业园区管委会")
+    alliances = {
+        data.PLASTICS: _org(data.PLASTICS, OrgKind.alliance, short_name="塑料联盟"),
+        data.ELECTRONICS: _org(data.ELECTRONICS, OrgKind.alliance, short_name="电子信息联盟"),
+    }
+    departments = {short: _org(name, OrgKind.department, short_name=short) for name, short in data.DEPARTMENTS}
+    by_alliance = _enterprises(alliances)
+    enterprises = [e for group in by_alliance.values() for e in group]
+
+    venues = {}
+    for name, address, capacity, directions in data.VENUES:
+        venue = db.session.scalar(select(Venue).where(Venue.name == name))
+        if venue is None:
+            venue = Venue(name=name, address=address, capacity=capacity, directions=directions)
+            db.session.add(venue)
+        venues[name] = venue
+
+    counter = 0
+    for index, enterprise in enumerate(enterprises):
+        counter += 1
+        _person(person_name(counter), f"contact{index + 1:03d}@enterprise.demo", enterprise, "企业联系人")
+    for index, (_name, short) in enumerate(data.DEPARTMENTS):
+        counter += 1
+        _person(person_name(counter), f"liaison{index + 1}@department.demo", departments[short], "党建联络员")
+    instructors = []
+    for index in range(INSTRUCTOR_COUNT):
+        counter += 1
+        instructor = _person(person_name(counter), f"instructor{index + 1:02d}@committee.demo", committee, "党建工作指导员")
+        instructors.append(instructor)
+    for email, name, org_name, role in data.DEMO_ACCOUNTS:
+        organisation = db.session.scalar(select(Organisation).where(Organisation.name == org_name))
+        person = _person(name, email, organisation)
+        _account(email, Role(role), person)
+        if role == "instructor":
+            instructors.append(person)
+    db.session.flush()
+    for index, enterprise in enumerate(enterprises):
+        instructor = instructors[index % len(instructors)]
+        if db.session.scalar(
+            select(InstructorAssignment.id).where(
+                InstructorAssignment.instructor_id == instructor.id,
+                InstructorAssignment.enterprise_id == enterprise.id,
+            )
+        ) is None:
+            db.session.add(InstructorAssignment(instructor=instructor, enterprise=enterprise))
+
+    themes = {}
+    for month, (title, description, leads) in data.THEMES.items():
+        theme = db.session.scalar(select(MonthlyTheme).where(MonthlyTheme.year == year, MonthlyTheme.month == month))
+        if theme is None:
+            theme = MonthlyTheme(year=year, month=month, title=title, description=description)
+            theme.lead_departments = [departments[s] for s in leads]
+            db.session.add(theme)
+        themes[month] = theme
+    db.session.flush()
+    organiser = db.session.scalar(select(Person).where(Person.email == "organiser@linghang.demo"))
+    _activities(year, now, committee, alliances, departments, venues, themes, by_alliance, instructors, organiser)
+    db.session.flush()
+    return counts()
+
+
+def _activities(year, now, committee, alliances, departments, venues, themes, by_alliance, instructors, organiser):
+    hall = venues["园区党群服务中心一楼会议室"]
+    room = venues["产业链综合党委会议室"]
+    tea_room = venues["企业家之家"]
+    for month, theme in themes.items():
+        day = nth_weekday(year, month, calendar.THURSDAY, 2)
+        starts, ends = _local(day, time(14, 30)), _local(day, time(16, 30))
+        activity = _activity(
+            f"{year}年{month}月主题党日：{theme.title}",
+            kind=ActivityKind.themed_day, theme=theme, host=committee, venue=hall,
+            starts_at=starts, ends_at=ends, capacity=60, status=_status(ends, now), organiser=organiser,
+            agenda="1. 政策宣讲\n2. 企业提问、部门现场答复\n3. 问题登记交办",
+        )
+        if not activity.cohosts:
+            activity.cohosts = list(theme.lead_departments)
+        # Salons for plastics on odd months, electronics on even months; teas every month.
+        alliance = alliances[data.PLASTICS if month % 2 else data.ELECTRONICS]
+        day = nth_weekday(year, month, calendar.TUESDAY, 1)
+        starts, ends = _local(day, time(15, 0)), _local(day, time(17, 0))
+        _activity(
+            f"{year}年{month}月{alliance.short_name}沙龙",
+            kind=ActivityKind.salon, host=alliance, alliance=alliance, venue=tea_room,
+            starts_at=starts, ends_at=ends, capacity=20, status=_status(ends, now), organiser=organiser,
+            agenda="链上企业经营情况交流，困难诉求收集。",
+        )
+        day = nth_weekday(year, month, calendar.FRIDAY, -1)
+        starts, ends = _local(day, time(15, 0)), _local(day, time(16, 30))
+        _activity(
+            f"{year}年{month}月企业家下午茶",
+            kind=ActivityKind.afternoon_tea, host=committee, venue=tea_room,
+            starts_at=starts, ends_at=ends, capacity=15, status=_status(ends, now), organiser=organiser,
+            agenda="新生代企业家与老一辈企业家结对交流。",
+        )
+        if month % 3 == 0:
+            day = nth_weekday(year, month, calendar.WEDNESDAY, 3)
+            starts, ends = _local(day, time(9, 30)), _local(day, time(11, 30))
+            _activity(
+                f"{year}年第{month // 3}季度党建联盟圆桌会",
+                kind=ActivityKind.roundtable, host=committee, venue=room,
+                starts_at=starts, ends_at=ends, capacity=30, status=_status(ends, now), organiser=organiser,
+                agenda="链主企业与配套企业供需对接，资源共享。",
+            )
+    # Instructor visits: each instructor visits one enterprise a month, rotating the three kinds.
+    kinds = [VisitKind.outreach, VisitKind.reception, VisitKind.follow_up]
+    enterprises = [e for group in by_alliance.values() for e in group]
+    for index, instructor in enumerate(instructors[:6]):
+        for month in range(1, 13):
+            enterprise = enterprises[(index * 12 + month) % len(enterprises)]
+            day = nth_weekday(year, month, calendar.MONDAY + index % 4, 2)
+            starts, ends = _local(day, time(9, 0)), _local(day, time(10, 30))
+            visit_kind = kinds[(index + month) % 3]
+            label = {"outreach": "走访", "reception": "接访", "follow_up": "回访"}[visit_kind.value]
+            _activity(
+                f"{year}年{month}月{label}：{enterprise.short_name or enterprise.name}（{instructor.name}）",
+                kind=ActivityKind.visit, visit_kind=visit_kind, host=committee, site=enterprise,
+                starts_at=starts, ends_at=ends, status=_status(ends, now), organiser=instructor,
+                agenda="了解企业经营与党建情况，收集困难诉求。",
+            )
+
+
+def counts() -> dict[str, int]:
+    """Row counts of every demo table, to show that a second load adds nothing."""
+    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity]
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
+    }

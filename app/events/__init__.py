@@ -1,0 +1,1 @@
+"""Monthly themes and activities."""

@@ -1,0 +1,53 @@
+"""Which activities an account may see."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, or_, select
+
+from app.auth.models import Role, User
+from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
+from app.orgs.models import AllianceMembership, InstructorAssignment
+
+SHOWN_TO_MEMBERS = (ActivityStatus.published, ActivityStatus.cancelled, ActivityStatus.completed)
+
+
+def visibility_clause(user: User):
+    """A WHERE clause limiting activities to those the account may see."""
+    if user.role in (Role.admin, Role.organiser):
+        return None
+    org_id = user.organisation_id
+    own_org = or_(
+        Activity.host_id == org_id,
+        Activity.site_id == org_id,
+        exists().where(activity_cohost.c.activity_id == Activity.id, activity_cohost.c.organisation_id == org_id),
+    )
+    # Open activities of the account's alliances; visits stay private to their enterprise.
+    alliance_open = (Activity.kind != ActivityKind.visit) & Activity.alliance_id.in_(
+        select(AllianceMembership.alliance_id).where(AllianceMembership.enterprise_id == org_id)
+    )
+    county_open = (Activity.kind != ActivityKind.visit) & Activity.alliance_id.is_(None)
+    clauses = [own_org, alliance_open, county_open]
+    if user.role == Role.instructor:
+        clauses.append(Activity.organiser_id == user.person_id)
+        clauses.append(
+            Activity.site_id.in_(
+                select(InstructorAssignment.enterprise_id).where(
+                    InstructorAssignment.instructor_id == user.person_id
+                )
+            )
+        )
+    if user.role in (Role.liaison, Role.instructor):
+        # Departments and instructors see every open activity of the county.
+        clauses.append(Activity.kind != ActivityKind.visit)
+    visible = or_(*clauses) & Activity.status.in_(SHOWN_TO_MEMBERS)
+    if user.role == Role.liaison:
+        # A co-hosting department prepares drafts with the organisers.
+        visible = visible | (own_org & (Activity.status == ActivityStatus.draft))
+    return visible
+
+
+def visible_activities(user: User) -> Select[tuple[Activity]]:
+    """A select() of the activities the account may see."""
+    statement = select(Activity)
+    clause = visibility_clause(user)
+    return statement if clause is None else statement.where(clause)

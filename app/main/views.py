@@ -1,0 +1,70 @@
+"""Home page, health check and language switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from app.auth.access import any_role, public
+from app.auth.views import safe_next
+from app.core.clock import utcnow
+from app.events.models import Activity, ActivityStatus
+from app.events.queries import visible_activities
+from app.extensions import db
+from app.orgs.models import Organisation, OrgKind
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@any_role
+def home():
+    """The landing page: what is coming up for this account, and the county at a glance."""
+    now = utcnow()
+    upcoming = db.session.scalars(
+        visible_activities(current_user)
+        .where(Activity.ends_at >= now, Activity.starts_at < now + timedelta(days=60))
+        .where(Activity.status.in_([ActivityStatus.published, ActivityStatus.draft]))
+        .order_by(Activity.starts_at)
+        .limit(12)
+    ).all()
+    counts = dict(
+        db.session.execute(
+            select(Organisation.kind, func.count())
+            .where(Organisation.active.is_(True))
+            .group_by(Organisation.kind)
+        ).all()
+    )
+    return render_template(
+        "main/home.html", upcoming=upcoming, counts=counts, OrgKind=OrgKind, now=now
+    )
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Report whether the app and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as error:  # noqa: BLE001 - the health check reports any failure
+        current_app.logger.warning("health check: database unreachable: %s", error)
+        db.session.rollback()
+        database = "unreachable"
+    healthy = database == "ok"
+    return jsonify(status="ok" if healthy else "error", database=database), 200 if healthy else 503
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language(code: str):
+    """Switch the interface language for this browser session."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next(request.args.get("next")))

@@ -1,0 +1,1 @@
+"""Organisations, people, instructor assignments and venues."""

@@ -1,0 +1,226 @@
+"""Fixtures: the app on SQLite and PostgreSQL, a client, log-in as a role, a live server and a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import TestConfig, normalise_database_url
+from app.extensions import db
+from tests import factories
+
+IN_CI = bool(os.environ.get("CI"))
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; in CI a missing PostgreSQL or browser is a failure, not a skip."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI any skipped test fails the run: skipped means not run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if IN_CI and reporter is not None and reporter.stats.get("skipped"):
+        reporter.write_line(f"CI: {len(reporter.stats['skipped'])} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = 1
+
+
+# -- databases ---------------------------------------------------------------
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+    if not PG_ADMIN_URL:
+        unavailable("TEST_DATABASE_URL is not set (e.g. postgresql://postgres@127.0.0.1/test)")
+    name = f"linghang_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(normalise_database_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        unavailable(f"PostgreSQL not reachable at TEST_DATABASE_URL: {error}")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name},
+        )
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def build_app(database_url: str, instance: Path, **overrides) -> Flask:
+    """Create an app on a database, migrated to head."""
+    from flask_migrate import upgrade
+
+    config = TestConfig(database_url, instance)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """The database backend of this test: every database test runs on both."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _apps(tmp_path_factory) -> dict[str, Flask]:
+    return {}
+
+
+@pytest.fixture
+def app(backend: str, _apps: dict[str, Flask], tmp_path_factory, request) -> Iterator[Flask]:
+    """The application on the current backend, with empty tables after each test."""
+    if backend not in _apps:
+        if backend == "postgresql":
+            url = request.getfixturevalue("postgres_url")
+        else:
+            folder = tmp_path_factory.mktemp("sqlite")
+            url = f"sqlite:///{folder / 'test.sqlite'}"
+        _apps[backend] = build_app(url, tmp_path_factory.mktemp("instance"))
+    flask_app = _apps[backend]
+    with flask_app.app_context():
+        yield flask_app
+        db.session.rollback()
+        db.session.remove()
+        empty_tables()
+
+
+def empty_tables() -> None:
+    """Remove every row, keeping the schema and Alembic's version."""
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+class RequestContextClient(FlaskClient):
+    """Each request gets its own app context (and so its own g and session), as in production."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # The test's own session must not answer from what it cached before the request.
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    app.test_client_class = RequestContextClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client: FlaskClient):
+    """Create an account of a role (or use the given user) and log the client in as it."""
+
+    def log_in(role_or_user, **kwargs):
+        user = role_or_user if not isinstance(role_or_user, str) else factories.user(role_or_user, **kwargs)
+        db.session.commit()
+        response = client.post(
+            "/login", data={"email": user.email, "password": factories.PASSWORD}, follow_redirects=False
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return log_in
+
+
+# -- live server and browser -------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+    """The app served over HTTP on a free port, on its own SQLite database."""
+    flask_app = build_app(f"sqlite:///{tmp_path / 'live.sqlite'}", tmp_path / "instance")
+    port = _free_port()
+    flask_app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
+    server = make_server("127.0.0.1", port, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}", flask_app
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-quic",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path, request):
+    """A fresh browser page; a screenshot of the last page is kept in the test's tmp folder."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15000)
+    browser_page = context.new_page()
+    yield browser_page
+    try:
+        browser_page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,78 @@
+"""Every GET page, as anonymous and as each role, over the demo county: never a 500."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from datetime import UTC, datetime
+
+import pytest
+
+from app.demo import data
+from app.demo.services import load
+from app.extensions import db
+
+LINK = re.compile(r'href="(/[^"#]*)"')
+SKIP = ("/static/", "/lang/", "/logout")
+MAX_PAGES = 400
+
+
+def argless_get_routes(app) -> list[str]:
+    """Every GET rule that needs no argument."""
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(SKIP)
+    )
+
+
+def crawl(client, start: list[str]) -> dict[str, int]:
+    """Follow same-site links breadth first; return the status of each page."""
+    seen: dict[str, int] = {}
+    queue = deque(start)
+    while queue and len(seen) < MAX_PAGES:
+        path = queue.popleft()
+        if path in seen or path.startswith(SKIP):
+            continue
+        response = client.get(path)
+        seen[path] = response.status_code
+        if response.status_code == 200 and response.mimetype == "text/html":
+            for link in LINK.findall(response.get_data(as_text=True)):
+                link = link.replace("&amp;", "&")
+                if link not in seen:
+                    queue.append(link)
+    return seen
+
+
+@pytest.fixture
+def demo(app):
+    load(now=datetime(2026, 6, 15, 2, 0, tzinfo=UTC))
+    db.session.commit()
+
+
+ROLES = [None] + [email for email, *_ in data.DEMO_ACCOUNTS]
+
+
+@pytest.mark.parametrize("email", ROLES, ids=lambda e: (e or "anonymous").split("@")[0])
+def test_no_page_answers_500(app, client, demo, email):
+    if email:
+        response = client.post("/login", data={"email": email, "password": data.DEMO_PASSWORD})
+        assert response.status_code == 302
+    statuses = crawl(client, ["/", *argless_get_routes(app)])
+    errors = {path: status for path, status in statuses.items() if status >= 500}
+    assert errors == {}
+    assert len(statuses) > (20 if email else 3)
+    if email is None:
+        assert all(status in (200, 302, 404) for status in statuses.values()), statuses
+
+
+def test_every_view_is_public_or_checks_a_role(app):
+    """Default deny: a view is either marked public or wrapped by a role check."""
+    from app.auth.access import PUBLIC_ATTR, ROLES_ATTR
+
+    unchecked = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static" and not getattr(view, PUBLIC_ATTR, False) and not hasattr(view, ROLES_ATTR)
+    ]
+    assert unchecked == []
