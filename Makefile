@@ -32,7 +32,7 @@ install: $(VENV)/.installed assets translations
 assets: $(VENDOR)/.installed
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile --use-fuzzy -q -d app/translations
+	$(VENV)/bin/pybabel compile -d app/translations
 
 # Re-extract the catalogue after adding strings; then translate app/translations/zh/LC_MESSAGES/messages.po
 extract: $(VENV)/.installed

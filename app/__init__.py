@@ -85,6 +85,8 @@ def register_cli(app: Flask) -> None:
     """Add the flask sub-commands (users, demo)."""
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.mail.cli import outbox_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(outbox_cli)

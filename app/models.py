@@ -3,6 +3,8 @@
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, MonthlyTheme
+from app.invitations.models import Invitation
+from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
 
 __all__ = [
@@ -10,8 +12,10 @@ __all__ = [
     "AllianceMembership",
     "AuditEntry",
     "InstructorAssignment",
+    "Invitation",
     "MonthlyTheme",
     "Organisation",
+    "OutboxMessage",
     "Person",
     "User",
     "Venue",
