@@ -5,7 +5,9 @@ Mails are always written in the county's language (zh_CN), whoever triggered the
 
 from __future__ import annotations
 
+from email import encoders
 from email.message import EmailMessage
+from email.mime.base import MIMEBase
 from email.utils import formataddr
 
 from flask import current_app, render_template
@@ -59,6 +61,20 @@ def calendar_bytes(invitation: Invitation, method: str, link: str | None) -> byt
     return build_calendar([event], method=method).to_ical()
 
 
+def calendar_part(ics: bytes, method: str) -> MIMEBase:
+    """The text/calendar part, base64 so its CRLF line ends reach the client intact.
+
+    Built as a plain-header part so the header is written exactly as clients expect it:
+    `text/calendar; charset=utf-8; method=REQUEST` (Outlook compares it with the body's METHOD).
+    """
+    part = MIMEBase("text", "calendar")
+    part.set_payload(ics)
+    encoders.encode_base64(part)
+    del part["MIME-Version"]
+    part.replace_header("Content-Type", f"text/calendar; charset=utf-8; method={method}")
+    return part
+
+
 def build_message(invitation: Invitation, kind: str, token: str | None, changes: dict | None = None) -> EmailMessage:
     """The complete message for one invitee; `token` is the fresh answer-link token."""
     if kind not in KINDS:
@@ -82,11 +98,5 @@ def build_message(invitation: Invitation, kind: str, token: str | None, changes:
         message.add_alternative(render_template("invitations/mail/message.html", **context), subtype="html")
         method = method_of(kind)
         if method is not None:
-            # Bytes, base64-encoded: the CRLF line ends of the calendar reach the client intact.
-            message.add_alternative(
-                calendar_bytes(invitation, method, link),
-                maintype="text",
-                subtype="calendar",
-                params={"method": method, "charset": "utf-8"},
-            )
+            message.attach(calendar_part(calendar_bytes(invitation, method, link), method))
     return message
