@@ -23,6 +23,7 @@ PHONE = {"width": 390, "height": 844}
 
 def test_contact_accepts_for_two_and_organiser_checks_them_in(live_server, page, browser):
     base_url, flask_app = live_server
+    flask_app.config["WTF_CSRF_ENABLED"] = True  # as in production: every form carries its token
     with flask_app.app_context():
         organiser = factories.user("organiser")
         firm = factories.organisation(OrgKind.enterprise, name="华晨电子")

@@ -104,6 +104,15 @@ def test_empty_selection_is_refused_and_nothing_is_written(app):
     assert count(Invitation) == 0 and count(OutboxMessage) == 0
 
 
+def test_a_rolled_back_invitation_leaves_no_mail_and_no_link(app):
+    activity = factories.activity()
+    person = factories.person()
+    db.session.commit()
+    services.invite(activity, services.Selection(person_ids=[person.id]), now=NOW)
+    db.session.rollback()
+    assert count(Invitation) == count(InvitationToken) == count(OutboxMessage) == 0
+
+
 def test_draft_invitations_are_mailed_on_publication(app):
     activity = factories.activity(status=ActivityStatus.draft)
     person = factories.person()
@@ -359,6 +368,7 @@ def test_organiser_pages_are_closed_to_contacts(app, client, login_as, path):
     activity = factories.activity()
     login_as("contact")
     assert client.get(f"/activities/{activity.id}/{path}").status_code == 403
+    assert 'id="invitation-block"' not in client.get(f"/activities/{activity.id}").get_data(as_text=True)
 
 
 def test_invite_from_the_organiser_page(app, client, login_as):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
@@ -321,6 +321,9 @@ def lock_activity(activity: Activity) -> Activity:
     statement = select(Activity).where(Activity.id == activity.id)
     if db.engine.dialect.name == "postgresql":
         statement = statement.with_for_update()
+    else:
+        # SQLite: a no-op write takes the database's write lock before anything is counted.
+        db.session.execute(text("UPDATE activity SET id = id WHERE id = :id"), {"id": activity.id})
     return db.session.execute(statement.execution_options(populate_existing=True)).scalar_one()
 
 
@@ -445,7 +448,12 @@ def nudge(invitation: Invitation, now: datetime) -> bool:
     """Mail one non-responder again (once per 10 minutes); True when a mail was queued."""
     activity = invitation.activity
     _check_open(activity, now)
-    if now >= activity.starts_at or invitation.answer != Answer.pending or not invitation.person.email:
+    if (
+        activity.status != ActivityStatus.published
+        or now >= activity.starts_at
+        or invitation.answer != Answer.pending
+        or not invitation.person.email
+    ):
         return False
     if invitation.last_nudged_at is not None and now - invitation.last_nudged_at < NUDGE_PAUSE:
         return False
