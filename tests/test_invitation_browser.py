@@ -67,7 +67,7 @@ def test_contact_accepts_for_two_and_organiser_checks_them_in(live_server, page,
         assert organiser_page.locator("#att-expected").inner_text() == "2"
         assert organiser_page.locator("#att-present").inner_text() == "0"
         organiser_page.locator("#code").fill(code.lower())
-        organiser_page.get_by_role("button", name="签到", exact=True).click()
+        organiser_page.locator("#code-form").get_by_role("button", name="签到", exact=True).click()
         organiser_page.wait_for_selector(".alert-success")
         assert "张经理" in organiser_page.locator(".alert-success").inner_text()
         assert organiser_page.locator("#att-present").inner_text() == "2"

@@ -58,6 +58,6 @@ class CheckinCodeForm(FlaskForm):
 
 class WalkInForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[InputRequired()])
-    name = StringField(_l("Name"), filters=[strip_filter], validators=[DataRequired(), Length(max=60)])
+    name = StringField(_l("Full name"), filters=[strip_filter], validators=[DataRequired(), Length(max=60)])
     phone = StringField(_l("Phone"), filters=[strip_filter], validators=[Optional(), Length(max=40)])
     count = IntegerField(_l("Number of people"), default=1, validators=[InputRequired()])

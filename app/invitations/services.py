@@ -2,6 +2,17 @@
 
 Services flush and never commit; they take `now` as an argument. Every mail is queued in the
 outbox inside the caller's transaction, so a rolled-back change sends nothing.
+
+Answer links: `/rsvp/<token>` with 256 random bits (`secrets.token_urlsafe(32)`), nothing derived
+from ids. Only sha256(token) is stored, in `invitation_token` (one row per link handed out). The
+token exists in clear only while its mail is built, so every mail that carries a link (invitation,
+update, nudge, promotion) gets a fresh token; links from earlier mails keep working, because their
+hashes stay in the table, until the activity ends (then every link answers the same 404 as an
+unknown one). `Invitation.token_hash` holds the newest hash.
+
+Seats: confirmed seats are the accepted, non-waitlisted invitations. An answer locks the activity
+row first (SELECT … FOR UPDATE on PostgreSQL; on SQLite a no-op write takes the write lock), so
+concurrent answers are counted one after another and never oversubscribe.
 """
 
 from __future__ import annotations
