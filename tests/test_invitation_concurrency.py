@@ -1,4 +1,9 @@
-"""Concurrent answers never oversubscribe an activity (PostgreSQL: the activity row is locked)."""
+"""Concurrent answers never oversubscribe an activity.
+
+PostgreSQL: 100 threads, each with its own app context, session and connection, accept at once
+for 20 seats (the activity row is locked with SELECT … FOR UPDATE). SQLite (smaller): the no-op
+write that takes the database's write lock. Without either lock these tests oversubscribe.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -15,17 +19,12 @@ from app.invitations.models import Answer, AnswerChannel, Invitation
 from tests import factories
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-ANSWERS = 100
-SEATS = 20
+# backend → (concurrent accepts, seats)
+SIZES = {"postgresql": (100, 20), "sqlite": (40, 10)}
 
 
-@pytest.fixture(scope="session")
-def backend() -> str:
-    """This module runs on PostgreSQL only: SQLite serialises writers anyway."""
-    return "postgresql"
-
-
-def test_a_hundred_concurrent_accepts_fill_exactly_the_seats(app):
+def test_concurrent_accepts_fill_exactly_the_seats(app, backend):
+    ANSWERS, SEATS = SIZES[backend]  # noqa: N806
     activity = factories.activity(capacity=SEATS)
     ids = [factories.invitation(activity)[0].id for _ in range(ANSWERS)]
     db.session.commit()
