@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.core.errors import ValidationFailed
 from app.events.models import ActivityStatus
-from app.events.signals import activity_published
+from app.events.signals import activity_published, activity_updated
 from app.extensions import db
 from app.invitations import services
 from app.invitations.models import Answer, AnswerChannel, Invitation, InvitationToken, SavedList
@@ -269,6 +269,20 @@ def test_full_activity_waitlists_and_a_decline_promotes_the_earliest_that_fits(a
     assert services.seats_taken(activity.id) == 4
     summary = services.attendance_summary(activity.id)
     assert (summary.expected, summary.waitlisted, summary.declined) == (4, 0, 1)
+
+
+def test_a_higher_capacity_promotes_the_waiting_list(app):
+    activity = factories.activity(capacity=1)
+    first, _ = factories.invitation(activity)
+    second, _ = factories.invitation(activity)
+    accept(first, 1)
+    accept(second, 1, now=NOW + timedelta(minutes=1))
+    assert second.waitlisted_at is not None
+    activity.capacity = 2
+    activity.sequence += 1
+    activity_updated.send(activity, now=NOW + timedelta(hours=1), changes={"capacity": [1, 2]})
+    assert second.waitlisted_at is None
+    assert [m.invitation_id for m in outbox("invitation.promotion")] == [second.id]
 
 
 def test_waitlisted_guest_sees_it_on_the_answer_page(app, client):

@@ -441,6 +441,11 @@ def promote_waitlist(activity: Activity, now: datetime) -> list[Invitation]:
     return promoted
 
 
+def refresh_waitlist(activity: Activity, now: datetime) -> list[Invitation]:
+    """Promote what fits after the capacity changed (under the same lock as answers)."""
+    return promote_waitlist(lock_activity(activity), now)
+
+
 # -- non-responders --------------------------------------------------------------
 
 def non_responders(activity: Activity) -> list[Invitation]:

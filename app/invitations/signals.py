@@ -14,6 +14,8 @@ def on_published(activity, now, **kwargs) -> None:
 def on_updated(activity, now, changes=None, **kwargs) -> None:
     if activity.status == ActivityStatus.published:
         services.send_update(activity, now, changes)
+        # A larger room or a higher limit frees seats for the waiting list.
+        services.refresh_waitlist(activity, now)
 
 
 def on_cancelled(activity, now, **kwargs) -> None:
