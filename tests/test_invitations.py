@@ -398,3 +398,20 @@ def test_invite_from_the_organiser_page(app, client, login_as):
         empty = client.post(f"/activities/{activity.id}/invitations", data={})
     assert empty.status_code == 400 and "请至少选择" in empty.get_data(as_text=True)
     assert count(Invitation) == 1 and count(SavedList) == 1
+
+
+def test_cancelled_activity_link_says_so_and_accepts_nothing(app, client):
+    activity = factories.activity(status=ActivityStatus.cancelled, status_reason="场地检修")
+    invitation, token = factories.invitation(activity)
+    db.session.commit()
+    audits = count(AuditEntry)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
+        assert "本活动已取消" in page and "场地检修" in page and 'id="answer-form"' not in page
+        client.post(f"/rsvp/{token}", data={"answer": "accepted", "seats": "1"})
+    db.session.refresh(invitation)
+    assert invitation.answer == Answer.pending and count(AuditEntry) == audits
+    with pytest.raises(ValidationFailed):
+        services.check_in(invitation, now=NOW)
+    with pytest.raises(ValidationFailed):
+        services.invite(activity, services.Selection(person_ids=[factories.person().id]), now=NOW)
