@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import icalendar
 import vobject
@@ -15,6 +19,7 @@ from app.invitations.models import Answer, AnswerChannel
 from app.mail import dispatch
 from app.orgs.models import OrgKind
 from tests import factories
+from tests.conftest import unavailable
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -36,6 +41,21 @@ def setup_activity():
         factories.person(firm, name="李四", email="lisi@example.com"),
     ]
     return activity, firm, people
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_with_icaljs(text: str) -> dict:
+    """What Mozilla's ical.js (Thunderbird) reads from the calendar object."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "ical.js").exists():
+        unavailable("node and node_modules/ical.js are needed (make install)")
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / "invitation_icaljs.mjs")],
+        input=text, capture_output=True, text=True, timeout=30, cwd=ROOT, check=True,
+    )
+    return json.loads(result.stdout)
 
 
 def recipient_of(message, people) -> str:
@@ -82,6 +102,17 @@ def check_calendar(message, recipient: str, method: str) -> icalendar.Event:
     assert parsed.vevent.summary.value == str(event["SUMMARY"])
     assert parsed.vevent.dtstart.value.astimezone(UTC) == event.decoded("DTSTART").astimezone(UTC)
     assert parsed.vevent.attendee.value.lower() == f"mailto:{recipient}"
+    # ical.js, a third parser (Thunderbird's)
+    seen = read_with_icaljs(text)
+    assert seen["method"] == method and len(seen["events"]) == 1
+    js = seen["events"][0]
+    assert js["uid"] == str(event["UID"]) and js["summary"] == str(event["SUMMARY"])
+    assert js["sequence"] == event["SEQUENCE"] and js["status"] == str(event["STATUS"])
+    assert js["zone"] == "Asia/Shanghai"
+    start = event.decoded("DTSTART").astimezone(UTC)
+    assert js["start"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert [a["value"].lower() for a in js["attendees"]] == [f"mailto:{recipient}"]
+    assert js["attendees"][0]["cn"] == str(attendee.params["CN"])
     return event
 
 
