@@ -173,7 +173,10 @@ def test_answer_page_shows_the_activity_and_saves_an_acceptance(app, client):
     invitation, token = factories.invitation(activity)
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
-        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
+        response = client.get(f"/rsvp/{token}")
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        page = response.get_data(as_text=True)
         assert "地铁2号线园区站A口" in page and "政策解读" in page and "接受" in page
         response = client.post(
             f"/rsvp/{token}", data={"answer": "accepted", "seats": "2", "names": "张三，李四", "note": "需要停车位"}
