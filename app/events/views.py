@@ -12,6 +12,7 @@ from app.auth.access import any_role, roles_required
 from app.auth.models import Role
 from app.core.clock import local_today
 from app.core.pagination import paginate
+from app.core.views import form_page
 from app.events.forms import ThemeForm
 from app.events.models import Activity, MonthlyTheme
 from app.events.queries import visibility_clause, visible_activities
@@ -19,7 +20,6 @@ from app.events.services import save_theme
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import organisations_of_kind
-from app.orgs.views import save_or_show
 
 bp = Blueprint("events", __name__)
 
@@ -66,16 +66,14 @@ def _save(theme: MonthlyTheme | None, form: ThemeForm) -> MonthlyTheme:
 def theme_new():
     """Create a monthly theme."""
     form = _theme_form(None)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save(None, form),
-            lambda theme: url_for("events.themes", year=theme.year),
-            _("The theme was saved."),
-        )
-        if done:
-            return done
-    return render_template("events/theme_form.html", form=form, theme=None)
+    return form_page(
+        form,
+        save=lambda: _save(None, form),
+        done=lambda theme: url_for("events.themes", year=theme.year),
+        message=_("The theme was saved."),
+        template="events/theme_form.html",
+        theme=None,
+    )
 
 
 @bp.route("/themes/<int:theme_id>/edit", methods=["GET", "POST"])
@@ -84,16 +82,14 @@ def theme_edit(theme_id: int):
     """Edit a monthly theme."""
     theme = db.get_or_404(MonthlyTheme, theme_id)
     form = _theme_form(theme)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save(theme, form),
-            lambda saved: url_for("events.themes", year=saved.year),
-            _("The theme was saved."),
-        )
-        if done:
-            return done
-    return render_template("events/theme_form.html", form=form, theme=theme)
+    return form_page(
+        form,
+        save=lambda: _save(theme, form),
+        done=lambda saved: url_for("events.themes", year=saved.year),
+        message=_("The theme was saved."),
+        template="events/theme_form.html",
+        theme=theme,
+    )
 
 
 @bp.get("/activities")
