@@ -238,7 +238,7 @@ def _save_form(form: ActivityForm, activity: Activity | None):
     override = form.override_reason.data if form.override.data else None
     if form.override.data and not override:
         form.override_reason.errors = [_("Give the reason for using the venue anyway.")]
-        return None, []
+        return None, None
     data = _input(form, activity.organiser_id if activity else current_user.person_id)
     publish = request.form.get("action") == "publish"
     try:
@@ -276,11 +276,11 @@ def _save_form(form: ActivityForm, activity: Activity | None):
     except ValidationFailed as failure:
         db.session.rollback()
         show_failure(form, failure)
-        return None, []
+        return None, None
     db.session.commit()
     for warning in dict.fromkeys(warnings):
         flash(warning, "warning")
-    return redirect(url_for("events.activity_detail", activity_id=saved.id)), []
+    return redirect(url_for("events.activity_detail", activity_id=saved.id)), None
 
 
 @bp.route("/activities/new", methods=["GET", "POST"])
@@ -291,7 +291,7 @@ def activity_new():
     _choices(form)
     if request.method == "GET":
         _prefill(form)
-    slots = []
+    slots = None  # a list (maybe empty) only when the venue is taken
     if form.validate_on_submit():
         done, slots = _save_form(form, None)
         if done:
@@ -315,7 +315,7 @@ def activity_edit(activity_id: int):
         for name in ("theme_id", "alliance_id", "venue_id", "site_id"):
             getattr(form, name).data = getattr(activity, name) or 0
         form.rrule.data = None
-    slots = []
+    slots = None  # a list (maybe empty) only when the venue is taken
     if form.validate_on_submit():
         done, slots = _save_form(form, activity)
         if done:
