@@ -3,7 +3,7 @@
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
-from app.invitations.models import Invitation
+from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
 
@@ -14,10 +14,13 @@ __all__ = [
     "AuditEntry",
     "InstructorAssignment",
     "Invitation",
+    "InvitationToken",
     "MonthlyTheme",
     "Organisation",
     "OutboxMessage",
     "Person",
+    "SavedList",
+    "SavedListEntry",
     "User",
     "Venue",
 ]

@@ -93,3 +93,48 @@ class Invitation(db.Model):
 
     def __repr__(self) -> str:
         return f"<Invitation {self.id} activity={self.activity_id} person={self.person_id} {self.answer}>"
+
+
+class InvitationToken(db.Model):
+    """The sha256 of one personal answer link handed out for an invitation.
+
+    Each mail that carries a link gets a fresh token; earlier links keep working until the
+    activity ends, so a contact may use any mail they received.
+    """
+
+    __tablename__ = "invitation_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invitation: Mapped[Invitation] = relationship()
+
+
+class SavedList(db.Model):
+    """A named selection of organisations and people that organisers invite again and again."""
+
+    __tablename__ = "saved_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entries: Mapped[list[SavedListEntry]] = relationship(cascade="all, delete-orphan")
+
+
+class SavedListEntry(db.Model):
+    """One organisation or one person on a saved list."""
+
+    __tablename__ = "saved_list_entry"
+    __table_args__ = (
+        CheckConstraint(
+            "(organisation_id IS NULL) <> (person_id IS NULL)", name="organisation_or_person"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    saved_list_id: Mapped[int] = mapped_column(ForeignKey("saved_list.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

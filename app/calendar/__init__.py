@@ -1,0 +1,1 @@
+"""Calendar output: one iCalendar builder shared by feeds and invitation e-mails."""
