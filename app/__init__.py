@@ -58,13 +58,14 @@ def register_models(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
+    from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.events.views import bp as events_bp
     from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, invitations_bp):
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp):
         app.register_blueprint(blueprint)
 
 

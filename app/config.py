@@ -69,6 +69,7 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
+        self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
 
 
 class TestConfig(Config):

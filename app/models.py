@@ -2,13 +2,14 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.events.models import Activity, MonthlyTheme
+from app.events.models import Activity, ActivitySeries, MonthlyTheme
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
 
 __all__ = [
     "Activity",
+    "ActivitySeries",
     "AllianceMembership",
     "AuditEntry",
     "InstructorAssignment",

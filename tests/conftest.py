@@ -32,6 +32,14 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many tests ran on PostgreSQL and in the browser, so CI logs show they were not skipped."""
+    passed = terminalreporter.stats.get("passed", [])
+    postgres = sum(1 for report in passed if "[postgresql" in report.nodeid)
+    browser = sum(1 for report in passed if "browser" in report.keywords)
+    terminalreporter.write_line(f"PostgreSQL tests passed: {postgres}; browser tests passed: {browser}")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI any skipped test fails the run: skipped means not run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -1,13 +1,24 @@
-"""Forms for monthly themes."""
+"""Forms for monthly themes, activities, the slot finder."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import MultiCheckboxField, strip_filter
+from app.events.models import ACTIVITY_KIND_LABELS, VISIT_KIND_LABELS
 
 TEXT = [strip_filter]
 
@@ -24,3 +35,83 @@ class ThemeForm(FlaskForm):
         _l("Description"), filters=TEXT, validators=[Optional(), Length(max=5000)]
     )
     lead_departments = MultiCheckboxField(_l("Lead departments"), coerce=int)
+
+
+class ActivityForm(FlaskForm):
+    """An activity of any kind; times are entered in the display zone."""
+
+    kind = SelectField(
+        _l("Kind"), choices=lambda: [(k.value, str(v)) for k, v in ACTIVITY_KIND_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    visit_kind = SelectField(
+        _l("Kind of visit"),
+        choices=lambda: [("", "—")] + [(k.value, str(v)) for k, v in VISIT_KIND_LABELS.items()],
+        validators=[Optional()],
+    )
+    title = StringField(_l("Title"), filters=TEXT, validators=[DataRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    theme_id = SelectField(_l("Monthly theme"), coerce=int, default=0)
+    host_id = SelectField(_l("Host"), coerce=int, validators=[DataRequired()])
+    alliance_id = SelectField(_l("Alliance"), coerce=int, default=0)
+    cohost_ids = MultiCheckboxField(_l("Co-hosting departments"), coerce=int)
+    venue_id = SelectField(_l("Venue"), coerce=int, default=0)
+    site_id = SelectField(_l("Enterprise site"), coerce=int, default=0)
+    location_note = StringField(_l("Location note"), filters=TEXT, validators=[Optional(), Length(max=200)])
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=10000)])
+    agenda = TextAreaField(_l("Agenda"), filters=TEXT, validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(_l("Description"), filters=TEXT, validators=[Optional(), Length(max=5000)])
+    rrule = StringField(
+        _l("Repeat (RFC 5545 rule)"), filters=TEXT, validators=[Optional(), Length(max=500)],
+    )
+    exception_days = StringField(
+        _l("Except on (dates)"), filters=TEXT, validators=[Optional(), Length(max=2000)],
+    )
+    scope = SelectField(
+        _l("Apply to"),
+        choices=[("this", _l("This occurrence only")), ("following", _l("This and following occurrences"))],
+        default="this",
+    )
+    override = BooleanField(_l("Use the venue anyway"))
+    override_reason = StringField(_l("Reason for using the venue anyway"), filters=TEXT, validators=[Optional(), Length(max=300)])
+
+    def exception_dates(self) -> list[date] | None:
+        """The exception dates, or None when one cannot be read."""
+        days = []
+        for part in (self.exception_days.data or "").replace("，", ",").replace(" ", ",").split(","):
+            if part.strip():
+                try:
+                    days.append(date.fromisoformat(part.strip()))
+                except ValueError:
+                    return None
+        return days
+
+
+class ReasonForm(FlaskForm):
+    """A reason, for cancelling."""
+
+    reason = StringField(_l("Reason"), filters=TEXT, validators=[DataRequired(), Length(max=500)])
+
+
+class RescheduleForm(FlaskForm):
+    """A new time and why."""
+
+    starts_at = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    ends_at = DateTimeLocalField(_l("New end"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    reason = StringField(_l("Reason"), filters=TEXT, validators=[Optional(), Length(max=500)])
+    override_reason = StringField(_l("Reason for using the venue anyway"), filters=TEXT, validators=[Optional(), Length(max=300)])
+
+
+class SlotForm(FlaskForm):
+    """What the slot finder looks for (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    duration = IntegerField(_l("Duration (minutes)"), default=120, validators=[InputRequired(), NumberRange(min=1, max=24 * 60)])
+    date_from = DateField(_l("From"), validators=[InputRequired()])
+    date_to = DateField(_l("To"), validators=[InputRequired()])
+    venue_id = SelectField(_l("Venue"), coerce=int, default=0)
+    org_ids = MultiCheckboxField(_l("Organisations that must attend"), coerce=int)
+    working_hours = StringField(_l("Working hours"), filters=TEXT, validators=[Optional(), Length(max=100)])

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -110,6 +111,30 @@ class MonthlyTheme(db.Model):
         return f"<MonthlyTheme {self.year}-{self.month:02d} {self.title}>"
 
 
+class ActivitySeries(db.Model):
+    """A repeating activity: an RFC 5545 rule whose occurrences are materialised as activities.
+
+    `dtstart` is the first occurrence's start (UTC; the rule is expanded in the display zone),
+    `exdates` the original local starts ("YYYY-MM-DDTHH:MM:SS") that are left out.
+    """
+
+    __tablename__ = "activity_series"
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rrule: Mapped[str] = mapped_column(String(500))
+    dtstart: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    exdates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The series this one was split from ("this and following").
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("activity_series.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ActivitySeries {self.id} {self.rrule}>"
+
+
 class Activity(db.Model):
     """A joint activity, salon, roundtable, afternoon tea or instructor visit."""
 
@@ -146,6 +171,9 @@ class Activity(db.Model):
     # RFC 5545 SEQUENCE: grows on every change attendees must see.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # An occurrence of a series, with its original start (UTC) as RFC 5545 RECURRENCE-ID.
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("activity_series.id"), index=True)
+    recurrence_id: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -155,6 +183,7 @@ class Activity(db.Model):
     site: Mapped[Organisation | None] = relationship(foreign_keys=[site_id])
     venue: Mapped[Venue | None] = relationship()
     organiser: Mapped[Person | None] = relationship()
+    series: Mapped[ActivitySeries | None] = relationship()
     cohosts: Mapped[list[Organisation]] = relationship(
         secondary=activity_cohost, order_by=Organisation.name
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import Role, User
 from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
+from app.extensions import db
 from app.orgs.models import AllianceMembership, InstructorAssignment
 
 SHOWN_TO_MEMBERS = (ActivityStatus.published, ActivityStatus.cancelled, ActivityStatus.completed)
@@ -51,3 +55,45 @@ def visible_activities(user: User) -> Select[tuple[Activity]]:
     statement = select(Activity)
     clause = visibility_clause(user)
     return statement if clause is None else statement.where(clause)
+
+
+FILTERS = ("kind", "alliance", "theme", "organisation", "status")
+
+
+def filtered(statement: Select, args) -> Select:
+    """Apply the calendar filters (kind, alliance, theme, organisation, status) from a query string."""
+    from app.events.models import ActivityKind as Kind
+
+    kind = args.get("kind", "")
+    if kind in Kind.__members__:
+        statement = statement.where(Activity.kind == Kind(kind))
+    status = args.get("status", "")
+    if status in ActivityStatus.__members__:
+        statement = statement.where(Activity.status == ActivityStatus(status))
+    alliance = args.get("alliance", type=int)
+    if alliance:
+        statement = statement.where(Activity.alliance_id == alliance)
+    theme = args.get("theme", type=int)
+    if theme:
+        statement = statement.where(Activity.theme_id == theme)
+    org = args.get("organisation", type=int)
+    if org:
+        statement = statement.where(
+            or_(
+                Activity.host_id == org,
+                Activity.site_id == org,
+                exists().where(activity_cohost.c.activity_id == Activity.id, activity_cohost.c.organisation_id == org),
+            )
+        )
+    return statement
+
+
+def in_range(user: User, starts: datetime, ends: datetime, args) -> list[Activity]:
+    """Visible, filtered activities overlapping [starts, ends), in order, with what lists show."""
+    statement = (
+        filtered(visible_activities(user), args)
+        .where(Activity.starts_at < ends, Activity.ends_at > starts)
+        .order_by(Activity.starts_at, Activity.id)
+        .options(selectinload(Activity.venue), selectinload(Activity.site))
+    )
+    return list(db.session.scalars(statement))

@@ -1,7 +1,7 @@
 """invitation tokens and saved lists
 
 Revision ID: 0400
-Revises: 0002
+Revises: 0300
 Create Date: 2026-11-25 14:22:31.209143
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0400'
-down_revision = '0002'
+down_revision = '0300'
 branch_labels = None
 depends_on = None
 

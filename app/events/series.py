@@ -1,0 +1,296 @@
+"""Repeating activities: an RFC 5545 rule expanded with dateutil, each occurrence a plain activity.
+
+Rules are expanded in the display zone (wall-clock times: 14:30 stays 14:30), and every
+occurrence is materialised as an `Activity` with `series_id` and `recurrence_id` (its original
+start in UTC), so invitations, feeds and the problem ledger only ever see activities.
+A rule must end (COUNT or UNTIL) and is bounded to MAX_OCCURRENCES within MAX_SPAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from dateutil.rrule import rrulestr
+from flask_babel import gettext as _
+from icalendar import Event, vRecur
+from sqlalchemy import select
+
+from app.audit.services import record
+from app.core.clock import display_zone, local_to_utc, to_local
+from app.core.errors import ValidationFailed
+from app.events.models import Activity, ActivitySeries, ActivityStatus
+from app.events.services import (
+    ActivityInput,
+    SaveResult,
+    cancel_activity,
+    check_times,
+    create_activity,
+    input_of,
+    publish_activity,
+    update_activity,
+)
+from app.extensions import db
+
+MAX_OCCURRENCES = 500
+MAX_SPAN = timedelta(days=731)
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def normalise_rule(text: str | None) -> dict:
+    """Parse an RRULE value (with or without the "RRULE:" prefix) into icalendar's vRecur."""
+    text = (text or "").strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text:
+        raise ValidationFailed(_("Enter a recurrence rule."), "rrule")
+    try:
+        rule = vRecur.from_ical(text)
+    except (ValueError, TypeError):
+        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
+    if "FREQ" not in rule:
+        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule")
+    if "COUNT" not in rule and "UNTIL" not in rule:
+        raise ValidationFailed(
+            _("The recurrence rule never ends: add COUNT or UNTIL (at most %(n)d dates within two years).", n=MAX_OCCURRENCES),
+            "rrule",
+        )
+    return rule
+
+
+def _local_until(value) -> datetime:
+    """UNTIL as a naive display-zone wall time (a date means the end of that day)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(display_zone()).replace(tzinfo=None)
+        return value
+    return datetime.combine(value, time(23, 59, 59))
+
+
+def rule_text(rule: dict) -> str:
+    """The RRULE value as text."""
+    return vRecur(rule).to_ical().decode()
+
+
+def expand(rule_value: str, dtstart_local: datetime, exdates: list[str] | None = None) -> list[datetime]:
+    """The rule's local (naive) occurrence starts, minus the exceptions; refuses endless or empty rules."""
+    rule = normalise_rule(rule_value)
+    plain = dict(rule)
+    if "UNTIL" in plain:
+        plain["UNTIL"] = [_local_until(plain["UNTIL"][0])]
+    try:
+        recurrence = rrulestr(rule_text(plain), dtstart=dtstart_local, forceset=True)
+    except (ValueError, TypeError):
+        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
+    starts: list[datetime] = []
+    try:
+        for start in recurrence:
+            if len(starts) >= MAX_OCCURRENCES or start - dtstart_local > MAX_SPAN:
+                raise ValidationFailed(
+                    _("The recurrence rule gives too many dates: at most %(n)d within two years.", n=MAX_OCCURRENCES),
+                    "rrule",
+                )
+            starts.append(start)
+    except (ValueError, TypeError):
+        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
+    skipped = set(exdates or [])
+    starts = [s for s in starts if s.strftime(LOCAL_FORMAT) not in skipped]
+    if not starts:
+        raise ValidationFailed(_("The recurrence rule yields no date."), "rrule")
+    if starts[-1].year > 2100:
+        raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), "rrule")
+    return starts
+
+
+def exdate_keys(days: list[date], at: time) -> list[str]:
+    """Exception dates given as days, at the series' start time."""
+    return sorted(datetime.combine(day, at).strftime(LOCAL_FORMAT) for day in set(days))
+
+
+def create_series(
+    data: ActivityInput, rule_value: str, *, exception_days: list[date] | None = None,
+    now: datetime, override_reason: str | None = None,
+) -> tuple[ActivitySeries, list[SaveResult]]:
+    """Create a series from the first occurrence's input and materialise every occurrence as a draft."""
+    check_times(data.starts_at, data.ends_at)
+    first = to_local(data.starts_at).replace(tzinfo=None)
+    duration = data.ends_at - data.starts_at
+    exdates = exdate_keys(exception_days or [], first.time())
+    starts = expand(rule_value, first, exdates)
+    series = ActivitySeries(
+        rrule=rule_text(normalise_rule(rule_value)), dtstart=data.starts_at,
+        duration_minutes=int(duration.total_seconds() // 60), exdates=exdates,
+        created_at=now, updated_at=now,
+    )
+    if series.duration_minutes <= 0:
+        raise ValidationFailed(_("The end must be after the start."), "ends_at")
+    db.session.add(series)
+    db.session.flush()
+    results = _materialise(series, data, starts, now=now, override_reason=override_reason)
+    record(series, "create", {"rrule": [None, series.rrule], "exdates": [None, exdates]}, now=now)
+    return series, results
+
+
+def _materialise(
+    series: ActivitySeries, data: ActivityInput, starts: list[datetime], *, now: datetime,
+    override_reason: str | None, status: ActivityStatus = ActivityStatus.draft,
+) -> list[SaveResult]:
+    duration = timedelta(minutes=series.duration_minutes)
+    results = []
+    for start in starts:
+        starts_at = local_to_utc(start)
+        occurrence = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        result = create_activity(
+            occurrence, now=now, override_reason=override_reason, series=series, recurrence_id=starts_at
+        )
+        if status == ActivityStatus.published:
+            publish_activity(result.activity, now=now)
+        results.append(result)
+    return results
+
+
+def occurrences(series: ActivitySeries) -> list[Activity]:
+    """The series' activities in order."""
+    return list(
+        db.session.scalars(
+            select(Activity).where(Activity.series_id == series.id).order_by(Activity.recurrence_id)
+        )
+    )
+
+
+def local_dtstart(series: ActivitySeries) -> datetime:
+    """The series' first start as naive display-zone wall time."""
+    return to_local(series.dtstart).replace(tzinfo=None)
+
+
+def cancel_occurrence(activity: Activity, *, reason: str, now: datetime) -> Activity:
+    """Cancel one occurrence: it becomes an exception (EXDATE) of its series and stays cancelled."""
+    if activity.series is None or activity.recurrence_id is None:
+        raise ValidationFailed(_("This activity is not part of a series."))
+    cancel_activity(activity, reason=reason, now=now)
+    key = to_local(activity.recurrence_id).strftime(LOCAL_FORMAT)
+    series = activity.series
+    if key not in series.exdates:
+        series.exdates = sorted([*series.exdates, key])
+        series.updated_at = now
+        record(series, "exception", {"exdates": [None, key]}, now=now)
+    db.session.flush()
+    return activity
+
+
+def publish_series(series: ActivitySeries, *, now: datetime) -> int:
+    """Publish every draft occurrence; return how many."""
+    count = 0
+    for activity in occurrences(series):
+        if activity.status == ActivityStatus.draft:
+            publish_activity(activity, now=now)
+            count += 1
+    return count
+
+
+def split_series(
+    activity: Activity, data: ActivityInput, *, rule_value: str | None = None, now: datetime,
+    override_reason: str | None = None,
+) -> tuple[ActivitySeries, list[SaveResult]]:
+    """Edit this and following occurrences: the old series ends before this one, a new one starts here.
+
+    Following occurrences on the same local day keep their row (and their invitations) and take the
+    new values; old ones the new rule no longer gives are cancelled (drafts deleted); new dates are
+    created with the status of the edited occurrence.
+    """
+    old = activity.series
+    if old is None or activity.recurrence_id is None:
+        raise ValidationFailed(_("This activity is not part of a series."))
+    check_times(data.starts_at, data.ends_at)
+    cut = to_local(activity.recurrence_id).replace(tzinfo=None)
+    old_rule = normalise_rule(old.rrule)
+    new_rule = normalise_rule(rule_value) if rule_value else dict(old_rule)
+    old_starts_all = expand(old.rrule, local_dtstart(old), [])
+    if not rule_value and "COUNT" in old_rule:
+        before = len([s for s in old_starts_all if s < cut])
+        new_rule["COUNT"] = [int(old_rule["COUNT"][0]) - before]
+    first = to_local(data.starts_at).replace(tzinfo=None)
+    duration_minutes = int((data.ends_at - data.starts_at).total_seconds() // 60)
+    exdates = [key for key in old.exdates if key >= first.strftime(LOCAL_FORMAT)] if not rule_value else []
+    new_starts = expand(rule_text(new_rule), first, exdates)
+    # The old series now ends just before the edited occurrence.
+    truncated = {k: v for k, v in old_rule.items() if k != "COUNT"}
+    truncated["UNTIL"] = [(cut - timedelta(seconds=1)).replace(tzinfo=display_zone()).astimezone(UTC)]
+    new = ActivitySeries(
+        rrule=rule_text(new_rule), dtstart=data.starts_at, duration_minutes=duration_minutes,
+        exdates=exdates, parent_id=old.id, created_at=now, updated_at=now,
+    )
+    db.session.add(new)
+    db.session.flush()
+    record(old, "split", {"rrule": [old.rrule, rule_text(truncated)]}, note=f"→ {new.id}", now=now)
+    old.rrule = rule_text(truncated)
+    old.exdates = [key for key in old.exdates if key < cut.strftime(LOCAL_FORMAT)]
+    old.updated_at = now
+    record(new, "create", {"rrule": [None, new.rrule], "exdates": [None, exdates]}, now=now)
+    following = [a for a in occurrences(old) if a.recurrence_id >= activity.recurrence_id]
+    by_day = {to_local(a.recurrence_id).date(): a for a in following if a.status != ActivityStatus.cancelled}
+    duration = timedelta(minutes=duration_minutes)
+    status = activity.status if activity.status in (ActivityStatus.draft, ActivityStatus.published) else ActivityStatus.draft
+    results: list[SaveResult] = []
+    missing: list[datetime] = []
+    for start in new_starts:
+        row = by_day.pop(start.date(), None)
+        if row is None:
+            missing.append(start)
+            continue
+        starts_at = local_to_utc(start)
+        values = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        row.series, row.recurrence_id = new, starts_at
+        results.append(update_activity(row, values, now=now, override_reason=override_reason, action="update_following"))
+    results += _materialise(new, data, missing, now=now, override_reason=override_reason, status=status)
+    for row in by_day.values():
+        if row.status == ActivityStatus.draft:
+            record(row, "delete", {"series_id": [old.id, None]}, now=now)
+            db.session.delete(row)
+        else:
+            row.series = new
+            cancel_activity(row, reason=_("No longer part of the series."), now=now)
+    for row in following:
+        if row.status == ActivityStatus.cancelled and row.series is old:
+            row.series = new
+    db.session.flush()
+    return new, sorted(results, key=lambda r: r.activity.starts_at)
+
+
+def edit_occurrence(activity: Activity, data: ActivityInput, *, now: datetime, override_reason: str | None = None) -> SaveResult:
+    """Edit one occurrence only; it keeps its series and RECURRENCE-ID."""
+    return update_activity(activity, data, now=now, override_reason=override_reason)
+
+
+def to_vevent(series: ActivitySeries, uid: str, summary: str) -> Event:
+    """The series as one VEVENT with RRULE and EXDATE (Asia/Shanghai), for export and checks."""
+    zone = display_zone()
+    start = to_local(series.dtstart)
+    event = Event()
+    event.add("uid", uid)
+    event.add("summary", summary)
+    event.add("dtstamp", series.updated_at)
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=series.duration_minutes))
+    rule = dict(normalise_rule(series.rrule))
+    if "UNTIL" in rule:
+        rule["UNTIL"] = [
+            _local_until(rule["UNTIL"][0]).replace(tzinfo=zone).astimezone(UTC)
+        ]
+    event.add("rrule", rule)
+    for key in series.exdates:
+        event.add("exdate", datetime.strptime(key, LOCAL_FORMAT).replace(tzinfo=zone))
+    return event
+
+
+__all__ = [
+    "cancel_occurrence",
+    "create_series",
+    "edit_occurrence",
+    "expand",
+    "input_of",
+    "occurrences",
+    "publish_series",
+    "split_series",
+    "to_vevent",
+]
