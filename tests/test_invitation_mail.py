@@ -249,3 +249,42 @@ def test_the_organiser_sees_mails_that_were_given_up(app, smtp_server, client, l
     assert 'id="mail-problems"' in page and people[0].email in page and "重新发送" in page
 
 
+
+
+def test_the_scheduling_services_drive_invitation_update_and_cancellation(app, smtp_server):
+    from app.events import services as scheduling
+
+    activity, firm, people = setup_activity()
+    activity.status = ActivityStatus.draft
+    services.invite(activity, services.Selection(organisation_ids=[firm.id]), now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).claimed == 0  # a draft sends nothing yet
+
+    scheduling.publish_activity(activity, now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).sent == 2
+    invited = {recipient_of(m, people): check_calendar(m, recipient_of(m, people), "REQUEST")
+               for m in smtp_server.parsed()}
+    smtp_server.messages.clear()
+
+    moved = NOW + timedelta(hours=1)
+    scheduling.reschedule_activity(
+        activity, activity.starts_at + timedelta(days=2), activity.ends_at + timedelta(days=2),
+        reason="与区里会议冲突", now=moved,
+    )
+    db.session.commit()
+    assert dispatch.deliver_due(moved).sent == 2
+    for message in smtp_server.parsed():
+        recipient = recipient_of(message, people)
+        event = check_calendar(message, recipient, "REQUEST")
+        assert event["SEQUENCE"] > invited[recipient]["SEQUENCE"]
+        assert event.decoded("DTSTART") == activity.starts_at
+    smtp_server.messages.clear()
+
+    cancelled = moved + timedelta(hours=1)
+    scheduling.cancel_activity(activity, reason="台风预警", now=cancelled)
+    db.session.commit()
+    assert dispatch.deliver_due(cancelled).sent == 2
+    for message in smtp_server.parsed():
+        event = check_calendar(message, recipient_of(message, people), "CANCEL")
+        assert event["SEQUENCE"] == 2 and "台风预警" in message.get_body(("plain",)).get_content()
