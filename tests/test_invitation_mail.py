@@ -279,6 +279,9 @@ def test_the_scheduling_services_drive_invitation_update_and_cancellation(app, s
         event = check_calendar(message, recipient, "REQUEST")
         assert event["SEQUENCE"] > invited[recipient]["SEQUENCE"]
         assert event.decoded("DTSTART") == activity.starts_at
+        body = message.get_body(("plain",)).get_content()
+        assert "原定时间：2026年3月9日 周一 14:30–16:30" in body
+        assert "时间：2026年3月11日 周三 14:30–16:30" in body
     smtp_server.messages.clear()
 
     cancelled = moved + timedelta(hours=1)
