@@ -288,6 +288,24 @@ def test_a_higher_capacity_promotes_the_waiting_list(app):
     assert [m.invitation_id for m in outbox("invitation.promotion")] == [second.id]
 
 
+def test_organiser_fills_free_seats_from_the_waiting_list(app, client, login_as):
+    activity = factories.activity(capacity=1)
+    first, _ = factories.invitation(activity)
+    second, _ = factories.invitation(activity)
+    accept(first, 1)
+    accept(second, 1, now=NOW + timedelta(minutes=1))
+    activity.capacity = 3  # changed without a signal (capacity is not attendee-visible)
+    db.session.commit()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        login_as("organiser")
+        page = client.get(f"/activities/{activity.id}/invitations").get_data(as_text=True)
+        assert 'id="promote-form"' in page
+        client.post(f"/activities/{activity.id}/invitations/promote")
+    db.session.refresh(second)
+    assert second.waitlisted_at is None
+    assert [m.invitation_id for m in outbox("invitation.promotion")] == [second.id]
+
+
 def test_waitlisted_guest_sees_it_on_the_answer_page(app, client):
     activity = factories.activity(capacity=1)
     first, _ = factories.invitation(activity)

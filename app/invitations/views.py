@@ -310,6 +310,17 @@ def nudge_all(activity_id: int):
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
+@bp.post("/activities/<int:activity_id>/invitations/promote")
+@staff
+def promote(activity_id: int):
+    """Give free seats (e.g. after the capacity grew) to the waiting list, earliest first."""
+    activity = _activity_or_404(activity_id)
+    promoted = services.refresh_waitlist(activity, utcnow())
+    db.session.commit()
+    flash(_("%(n)s waiting answers were confirmed.", n=len(promoted)), "success")
+    return redirect(url_for("invitations.manage", activity_id=activity_id))
+
+
 @bp.post("/activities/<int:activity_id>/outbox/<int:message_id>/retry")
 @staff
 def retry_mail(activity_id: int, message_id: int):
