@@ -81,3 +81,15 @@ def test_status_follows_the_activity(app):
     assert b"STATUS:CONFIRMED" in ics(published)
     assert b"STATUS:CANCELLED" in ics(published, method="CANCEL")
     assert b"METHOD:CANCEL" in ics(published, method="CANCEL")
+
+
+def test_organizer_is_the_sender_address_with_the_host_as_name(app):
+    activity = make()
+    saved = app.config["MAIL_DEFAULT_SENDER"]
+    app.config["MAIL_DEFAULT_SENDER"] = "领航平台 <linghang@dj.example.gov.cn>"
+    try:
+        event = icalendar.Calendar.from_ical(ics(activity)).walk("VEVENT")[0]
+    finally:
+        app.config["MAIL_DEFAULT_SENDER"] = saved
+    assert str(event["ORGANIZER"]) == "mailto:linghang@dj.example.gov.cn"
+    assert event["ORGANIZER"].params["CN"] == activity.host.name

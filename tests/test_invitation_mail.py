@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import icalendar
 import vobject
@@ -15,6 +19,7 @@ from app.invitations.models import Answer, AnswerChannel
 from app.mail import dispatch
 from app.orgs.models import OrgKind
 from tests import factories
+from tests.conftest import unavailable
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -36,6 +41,21 @@ def setup_activity():
         factories.person(firm, name="李四", email="lisi@example.com"),
     ]
     return activity, firm, people
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_with_icaljs(text: str) -> dict:
+    """What Mozilla's ical.js (Thunderbird) reads from the calendar object."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "ical.js").exists():
+        unavailable("node and node_modules/ical.js are needed (make install)")
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / "invitation_icaljs.mjs")],
+        input=text, capture_output=True, text=True, timeout=30, cwd=ROOT, check=True,
+    )
+    return json.loads(result.stdout)
 
 
 def recipient_of(message, people) -> str:
@@ -82,6 +102,17 @@ def check_calendar(message, recipient: str, method: str) -> icalendar.Event:
     assert parsed.vevent.summary.value == str(event["SUMMARY"])
     assert parsed.vevent.dtstart.value.astimezone(UTC) == event.decoded("DTSTART").astimezone(UTC)
     assert parsed.vevent.attendee.value.lower() == f"mailto:{recipient}"
+    # ical.js, a third parser (Thunderbird's)
+    seen = read_with_icaljs(text)
+    assert seen["method"] == method and len(seen["events"]) == 1
+    js = seen["events"][0]
+    assert js["uid"] == str(event["UID"]) and js["summary"] == str(event["SUMMARY"])
+    assert js["sequence"] == event["SEQUENCE"] and js["status"] == str(event["STATUS"])
+    assert js["zone"] == "Asia/Shanghai"
+    start = event.decoded("DTSTART").astimezone(UTC)
+    assert js["start"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert [a["value"].lower() for a in js["attendees"]] == [f"mailto:{recipient}"]
+    assert js["attendees"][0]["cn"] == str(attendee.params["CN"])
     return event
 
 
@@ -218,3 +249,45 @@ def test_the_organiser_sees_mails_that_were_given_up(app, smtp_server, client, l
     assert 'id="mail-problems"' in page and people[0].email in page and "重新发送" in page
 
 
+
+
+def test_the_scheduling_services_drive_invitation_update_and_cancellation(app, smtp_server):
+    from app.events import services as scheduling
+
+    activity, firm, people = setup_activity()
+    activity.status = ActivityStatus.draft
+    services.invite(activity, services.Selection(organisation_ids=[firm.id]), now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).claimed == 0  # a draft sends nothing yet
+
+    scheduling.publish_activity(activity, now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).sent == 2
+    invited = {recipient_of(m, people): check_calendar(m, recipient_of(m, people), "REQUEST")
+               for m in smtp_server.parsed()}
+    smtp_server.messages.clear()
+
+    moved = NOW + timedelta(hours=1)
+    scheduling.reschedule_activity(
+        activity, activity.starts_at + timedelta(days=2), activity.ends_at + timedelta(days=2),
+        reason="与区里会议冲突", now=moved,
+    )
+    db.session.commit()
+    assert dispatch.deliver_due(moved).sent == 2
+    for message in smtp_server.parsed():
+        recipient = recipient_of(message, people)
+        event = check_calendar(message, recipient, "REQUEST")
+        assert event["SEQUENCE"] > invited[recipient]["SEQUENCE"]
+        assert event.decoded("DTSTART") == activity.starts_at
+        body = message.get_body(("plain",)).get_content()
+        assert "原定时间：2026年3月9日 周一 14:30–16:30" in body
+        assert "时间：2026年3月11日 周三 14:30–16:30" in body
+    smtp_server.messages.clear()
+
+    cancelled = moved + timedelta(hours=1)
+    scheduling.cancel_activity(activity, reason="台风预警", now=cancelled)
+    db.session.commit()
+    assert dispatch.deliver_due(cancelled).sent == 2
+    for message in smtp_server.parsed():
+        event = check_calendar(message, recipient_of(message, people), "CANCEL")
+        assert event["SEQUENCE"] == 2 and "台风预警" in message.get_body(("plain",)).get_content()

@@ -173,7 +173,10 @@ def test_answer_page_shows_the_activity_and_saves_an_acceptance(app, client):
     invitation, token = factories.invitation(activity)
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
-        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
+        response = client.get(f"/rsvp/{token}")
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        page = response.get_data(as_text=True)
         assert "地铁2号线园区站A口" in page and "政策解读" in page and "接受" in page
         response = client.post(
             f"/rsvp/{token}", data={"answer": "accepted", "seats": "2", "names": "张三，李四", "note": "需要停车位"}
@@ -281,6 +284,24 @@ def test_a_higher_capacity_promotes_the_waiting_list(app):
     activity.capacity = 2
     activity.sequence += 1
     activity_updated.send(activity, now=NOW + timedelta(hours=1), changes={"capacity": [1, 2]})
+    assert second.waitlisted_at is None
+    assert [m.invitation_id for m in outbox("invitation.promotion")] == [second.id]
+
+
+def test_organiser_fills_free_seats_from_the_waiting_list(app, client, login_as):
+    activity = factories.activity(capacity=1)
+    first, _ = factories.invitation(activity)
+    second, _ = factories.invitation(activity)
+    accept(first, 1)
+    accept(second, 1, now=NOW + timedelta(minutes=1))
+    activity.capacity = 3  # changed without a signal (capacity is not attendee-visible)
+    db.session.commit()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        login_as("organiser")
+        page = client.get(f"/activities/{activity.id}/invitations").get_data(as_text=True)
+        assert 'id="promote-form"' in page
+        client.post(f"/activities/{activity.id}/invitations/promote")
+    db.session.refresh(second)
     assert second.waitlisted_at is None
     assert [m.invitation_id for m in outbox("invitation.promotion")] == [second.id]
 
@@ -398,3 +419,20 @@ def test_invite_from_the_organiser_page(app, client, login_as):
         empty = client.post(f"/activities/{activity.id}/invitations", data={})
     assert empty.status_code == 400 and "请至少选择" in empty.get_data(as_text=True)
     assert count(Invitation) == 1 and count(SavedList) == 1
+
+
+def test_cancelled_activity_link_says_so_and_accepts_nothing(app, client):
+    activity = factories.activity(status=ActivityStatus.cancelled, status_reason="场地检修")
+    invitation, token = factories.invitation(activity)
+    db.session.commit()
+    audits = count(AuditEntry)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
+        assert "本活动已取消" in page and "场地检修" in page and 'id="answer-form"' not in page
+        client.post(f"/rsvp/{token}", data={"answer": "accepted", "seats": "1"})
+    db.session.refresh(invitation)
+    assert invitation.answer == Answer.pending and count(AuditEntry) == audits
+    with pytest.raises(ValidationFailed):
+        services.check_in(invitation, now=NOW)
+    with pytest.raises(ValidationFailed):
+        services.invite(activity, services.Selection(person_ids=[factories.person().id]), now=NOW)

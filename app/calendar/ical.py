@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -92,7 +93,9 @@ def build_vevent(
     parts.append(link)
     event.add("description", "\n\n".join(p.strip() for p in parts if p and p.strip()))
     event.add("url", link)
-    organizer = vCalAddress(f"mailto:{organizer_email or current_app.config['MAIL_DEFAULT_SENDER']}")
+    # MAIL_DEFAULT_SENDER may be "Name <address>": the URI takes the address only.
+    sender = parseaddr(organizer_email or current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    organizer = vCalAddress(f"mailto:{sender}")
     organizer.params["CN"] = vText(activity.host.name)
     event.add("organizer", organizer)
     if attendee is not None and attendee.email:

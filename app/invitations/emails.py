@@ -5,6 +5,7 @@ Mails are always written in the county's language (zh_CN), whoever triggered the
 
 from __future__ import annotations
 
+from datetime import datetime
 from email import encoders
 from email.message import EmailMessage
 from email.mime.base import MIMEBase
@@ -75,6 +76,29 @@ def calendar_part(ics: bytes, method: str) -> MIMEBase:
     return part
 
 
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def previous_times(activity, changes: dict | None) -> tuple[datetime, datetime] | None:
+    """The old start and end of a rescheduled activity, from the signal's changes."""
+    changes = changes or {}
+    if "starts_at" not in changes and "ends_at" not in changes:
+        return None
+    start = _as_datetime(changes.get("starts_at", [activity.starts_at])[0])
+    end = _as_datetime(changes.get("ends_at", [activity.ends_at])[0])
+    if start is None or end is None:
+        return None
+    return start, end
+
+
 def build_message(invitation: Invitation, kind: str, token: str | None, changes: dict | None = None) -> EmailMessage:
     """The complete message for one invitee; `token` is the fresh answer-link token."""
     if kind not in KINDS:
@@ -90,6 +114,7 @@ def build_message(invitation: Invitation, kind: str, token: str | None, changes:
             "person": person,
             "link": link,
             "changes": changes or {},
+            "previous": previous_times(activity, changes) if kind == "update" else None,
         }
         message = EmailMessage()
         message["To"] = formataddr((person.name, person.email or ""))

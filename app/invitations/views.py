@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -98,7 +107,7 @@ def rsvp(token: str):
         and invitation.waitlisted_at is None
         and activity.status != ActivityStatus.cancelled
     )
-    return render_template(
+    response = make_response(render_template(
         "invitations/rsvp.html",
         invitation=invitation,
         activity=activity,
@@ -106,7 +115,11 @@ def rsvp(token: str):
         is_open=is_open,
         qr=qr_svg(invitation.checkin_code) if show_qr else None,
         max_seats=services.MAX_SEATS,
-    )
+    ))
+    # A personal page: not kept by shared caches, and the link does not leak as a Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # -- the organiser's page -----------------------------------------------------------
@@ -294,6 +307,17 @@ def nudge_all(activity_id: int):
         return redirect(url_for("invitations.manage", activity_id=activity_id))
     db.session.commit()
     flash(_("%(n)s reminders were sent.", n=count), "success")
+    return redirect(url_for("invitations.manage", activity_id=activity_id))
+
+
+@bp.post("/activities/<int:activity_id>/invitations/promote")
+@staff
+def promote(activity_id: int):
+    """Give free seats (e.g. after the capacity grew) to the waiting list, earliest first."""
+    activity = _activity_or_404(activity_id)
+    promoted = services.refresh_waitlist(activity, utcnow())
+    db.session.commit()
+    flash(_("%(n)s waiting answers were confirmed.", n=len(promoted)), "success")
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
