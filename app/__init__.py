@@ -62,8 +62,9 @@ def register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
+    from app.reminders.views import bp as reminders_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp):
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, reminders_bp):
         app.register_blueprint(blueprint)
 
 
@@ -86,7 +87,10 @@ def register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
     from app.mail.cli import outbox_cli
+    from app.reminders.cli import reminders_cli, scheduler_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(scheduler_cli)

@@ -6,6 +6,7 @@ from app.events.models import Activity, MonthlyTheme
 from app.invitations.models import Invitation
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
+from app.reminders.models import Reminder
 
 __all__ = [
     "Activity",
@@ -17,6 +18,7 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Person",
+    "Reminder",
     "User",
     "Venue",
 ]

@@ -102,3 +102,25 @@ def activity(
     db.session.add(activity)
     db.session.flush()
     return activity
+
+
+def invitation(activity: Activity, person: Person | None = None, answer: str = "accepted", **fields):
+    """An invitation of a person (a new enterprise contact by default) to an activity."""
+    import secrets
+
+    from app.invitations.models import Answer, Invitation
+
+    person = person or globals()["person"]()
+    invitation = Invitation(
+        activity=activity,
+        person=person,
+        organisation_id=person.organisation_id,
+        answer=Answer(answer),
+        seats=1 if answer == "accepted" else 0,
+        token_hash=secrets.token_hex(32),
+        checkin_code=secrets.token_hex(6),
+        **fields,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
