@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import select
-
 from app.events.models import Activity, ActivityStatus
 from app.events.signals import (
     activity_cancelled,
@@ -23,9 +21,11 @@ from app.reminders.models import Reminder, ReminderStatus
 
 def reminder_of(row: OutboxMessage) -> Reminder | None:
     """The reminder an outbox row was queued for."""
-    if row.kind != services.OUTBOX_KIND:
+    key = row.dedupe_key or ""
+    if row.kind != services.OUTBOX_KIND or not key.startswith(services.DEDUPE_PREFIX):
         return None
-    return db.session.scalar(select(Reminder).where(Reminder.outbox_message_id == row.id))
+    number = key.removeprefix(services.DEDUPE_PREFIX)
+    return db.session.get(Reminder, int(number)) if number.isdigit() else None
 
 
 def _suppress(reminder: Reminder, note: str) -> None:

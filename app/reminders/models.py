@@ -92,9 +92,9 @@ class Reminder(db.Model):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Which sweep holds the claim (one id per pass), so a pass only touches its own rows.
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
-    outbox_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True
-    )
+    # The outbox row it became (whose dedupe key is "reminder-<id>"). No foreign key: outbox rows
+    # are never deleted, and the sweep writes both rows of 10,000 reminders in one statement.
+    outbox_message_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

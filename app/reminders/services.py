@@ -412,20 +412,10 @@ def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> str | None:
     return token if result.rowcount else None
 
 
-def _insert(table):
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(dialect)
-
-
 def queue_claimed(token: str, now: datetime) -> SweepReport:
     """Suppress unwanted claimed rows, queue one outbox row per remaining one, mark them done (flushes)."""
     report = SweepReport()
     mine = and_(Reminder.claim_token == token, Reminder.status == ReminderStatus.claimed)
-    report.claimed = db.session.scalar(select(func.count()).select_from(Reminder).where(mine)) or 0
     for subject_type, check in subject_checks.items():
         result = db.session.execute(
             update(Reminder)
@@ -434,44 +424,87 @@ def queue_claimed(token: str, now: datetime) -> SweepReport:
             .execution_options(synchronize_session=False)
         )
         report.suppressed += result.rowcount or 0
-    dedupe = literal(DEDUPE_PREFIX) + cast(Reminder.id, String)
-    rows = select(
+    if db.engine.dialect.name == "postgresql":
+        report.queued = _queue_postgresql(mine, now)
+    else:
+        report.queued = _queue_portable(mine, now)
+    report.claimed = report.suppressed + report.queued
+    db.session.flush()
+    return report
+
+
+OUTBOX_COLUMNS = [
+    "kind", "recipient", "subject", "raw", "message_id", "dedupe_key", "status", "attempts",
+    "next_attempt_at", "activity_id", "invitation_id", "created_at",
+]
+
+
+def _outbox_values(source, now: datetime) -> list:
+    """The outbox columns of a reminder row (`source` has the reminder's columns)."""
+    dedupe = literal(DEDUPE_PREFIX) + cast(source.id, String)
+    return [
         literal(OUTBOX_KIND),
-        Reminder.email,
+        source.email,
         literal(""),
-        literal(b""),
+        literal(b""),  # built at send time from the current state (see app/reminders/hooks.py)
         literal("<") + dedupe + literal(f"@{mail_domain()}>"),
         dedupe,
         literal(OutboxStatus.queued.value),
         literal(0),
         literal(now, UTCDateTime),
-        Reminder.activity_id,
+        source.activity_id,
         # The invitation, for invitation reminders (the answer link, the organiser's view).
-        case((Reminder.subject_type == SubjectType.invitation.value, Reminder.subject_id), else_=None),
+        case((source.subject_type == SubjectType.invitation.value, source.subject_id), else_=None),
         literal(now, UTCDateTime),
-    ).where(mine)
-    insert = _insert(OutboxMessage.__table__).from_select(
-        [
-            "kind", "recipient", "subject", "raw", "message_id", "dedupe_key", "status", "attempts",
-            "next_attempt_at", "activity_id", "invitation_id", "created_at",
-        ],
-        rows,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    report.queued = len(db.session.execute(insert.returning(OutboxMessage.id)).all())
+    ]
+
+
+def _queue_postgresql(mine, now: datetime) -> int:
+    """One statement: mark done with a fresh outbox id from the sequence, insert those outbox rows."""
+    done = (
+        update(Reminder)
+        .where(mine)
+        .values(
+            status=ReminderStatus.done,
+            lease_until=None,
+            outbox_message_id=func.nextval(func.pg_get_serial_sequence("outbox_message", "id")),
+        )
+        .returning(
+            Reminder.id, Reminder.email, Reminder.activity_id, Reminder.subject_type,
+            Reminder.subject_id, Reminder.outbox_message_id,
+        )
+        .cte("done")
+    )
+    insert = (
+        postgresql.insert(OutboxMessage.__table__)
+        .from_select(["id", *OUTBOX_COLUMNS], select(done.c.outbox_message_id, *_outbox_values(done.c, now)))
+        .returning(OutboxMessage.id)
+        .add_cte(done)
+    )
+    return len(db.session.execute(insert).all())
+
+
+def _queue_portable(mine, now: datetime) -> int:
+    """SQLite: insert the outbox rows, then mark the reminders done with their outbox ids."""
+    insert = (
+        sqlite.insert(OutboxMessage.__table__)
+        .from_select(OUTBOX_COLUMNS, select(*_outbox_values(Reminder, now)).where(mine))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    queued = len(db.session.execute(insert).all())
+    dedupe = literal(DEDUPE_PREFIX) + cast(Reminder.id, String)
     db.session.execute(
         update(Reminder)
         .where(mine)
         .values(
             status=ReminderStatus.done,
             lease_until=None,
-            outbox_message_id=select(OutboxMessage.id)
-            .where(OutboxMessage.dedupe_key == dedupe)
-            .scalar_subquery(),
+            outbox_message_id=select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe).scalar_subquery(),
         )
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
-    return report
+    return queued
 
 
 def sweep(now: datetime, batch: int = 1000, lease: timedelta = LEASE) -> SweepReport:
