@@ -409,3 +409,19 @@ def test_reminders_sweep_command_runs_one_pass(app, runner, smtp_server):
     assert result.exit_code == 0, result.output
     assert "queued 1" in result.output and "sent 1" in result.output
     assert len(smtp_server.messages) == 1
+
+
+def test_an_organisation_sets_its_reminder_offsets_with_checked_input(app, client, login_as):
+    from app.orgs.models import Organisation
+
+    login_as("organiser")
+    org = factories.organisation(OrgKind.committee, name="综合党委")
+    db.session.commit()
+    data = {"name": "综合党委", "kind": "committee", "party_branch": "none", "reminder_offsets": "两小时"}
+    response = client.post(f"/organisations/{org.id}/edit", data=data)
+    assert response.status_code == 200
+    assert "请填写开始前的分钟数" in response.get_data(as_text=True)
+    assert db.session.get(Organisation, org.id).reminder_offsets is None
+    data["reminder_offsets"] = "120， 2880"
+    assert client.post(f"/organisations/{org.id}/edit", data=data).status_code == 302
+    assert db.session.get(Organisation, org.id).reminder_offsets == "2880,120"
