@@ -59,6 +59,7 @@ class Config:
         # Reminders and the scheduler process (see README "Scheduler").
         self.SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
         self.SCHEDULER_STANDBY_POLL_SECONDS = float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "2"))
+        self.SCHEDULER_PLAN_EVERY_SECONDS = float(os.environ.get("SCHEDULER_PLAN_EVERY_SECONDS", "600"))
         self.REMINDER_OFFSETS = os.environ.get("REMINDER_OFFSETS", "1440,120")
         self.REMINDER_NUDGE_MINUTES = int(os.environ.get("REMINDER_NUDGE_MINUTES", "1440"))
         self.REMINDER_ANSWER_DEADLINE_MINUTES = int(os.environ.get("REMINDER_ANSWER_DEADLINE_MINUTES", "2880"))

@@ -209,3 +209,18 @@ def test_one_active_scheduler_and_a_standby_that_takes_over_after_kill_9(schedul
     assert sum(n - 1 for n in received.values()) <= 1
     db.session.expire_all()
     assert {row.status for row in db.session.scalars(select(OutboxMessage))} == {OutboxStatus.sent}
+
+
+def test_a_pass_replans_now_and_then_so_unplanned_invitations_are_reminded(app, smtp_server):
+    start = datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
+    activity = factories.activity(starts_at=start)
+    factories.invitation(activity)  # accepted, but nobody called the planner
+    db.session.commit()
+    clock = scheduler.PlanClock(timedelta(minutes=10))
+    now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    assert scheduler.run_pass(app, now, clock)["claimed"] == 0
+    assert db.session.scalar(select(sa.func.count()).select_from(Reminder)) == 2
+    assert not clock.due(now + timedelta(minutes=5)) and clock.due(now + timedelta(minutes=10))
+    figures = scheduler.run_pass(app, start - timedelta(days=1), clock)
+    assert (figures["queued"], figures["sent"]) == (1, 1)
+    assert len(smtp_server.messages) == 1

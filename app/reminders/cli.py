@@ -6,17 +6,16 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.reminders import scheduler
-from app.reminders.services import plan_for_activity
+from app.reminders.services import plan_upcoming
 
 reminders_cli = AppGroup("reminders", help="Reminders: plan and sweep by hand.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process that sends reminders and mail.")
@@ -30,18 +29,12 @@ def sweep_command() -> None:
 
 
 @reminders_cli.command("plan")
-def plan_command() -> None:
+@click.option("--days", default=365, show_default=True, help="How far ahead to look.")
+def plan_command(days: int) -> None:
     """Recompute the reminders of every published activity that has not started."""
-    now = utcnow()
-    activities = list(
-        db.session.scalars(
-            select(Activity).where(Activity.status == ActivityStatus.published, Activity.starts_at > now)
-        )
-    )
-    for activity in activities:
-        plan_for_activity(activity, now)
+    planned = plan_upcoming(utcnow(), timedelta(days=days))
     db.session.commit()
-    click.echo(f"planned {len(activities)} activities")
+    click.echo(f"planned {planned} activities")
 
 
 @scheduler_cli.command("run")

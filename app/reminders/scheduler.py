@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from app.core.clock import utcnow
 from app.extensions import db
 from app.mail.dispatch import deliver_due
-from app.reminders.services import sweep
+from app.reminders.services import plan_upcoming, sweep
 
 log = logging.getLogger("linghang.scheduler")
 
@@ -36,11 +36,28 @@ LOCK_KEY = 0x4C48534348454400 >> 8
 JOB_ID = "sweep-and-dispatch"
 
 
-def run_pass(app: Flask, now: datetime | None = None) -> dict[str, int]:
-    """One pass: sweep due reminders into the outbox, then deliver what is due. Commits."""
+class PlanClock:
+    """When the scheduler last re-planned upcoming activities (a safety net, every few minutes)."""
+
+    def __init__(self, every: timedelta) -> None:
+        self.every = every
+        self.last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self.last is None or now - self.last >= self.every:
+            self.last = now
+            return True
+        return False
+
+
+def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | None = None) -> dict[str, int]:
+    """One pass: (now and then) re-plan, sweep due reminders into the outbox, deliver what is due. Commits."""
     with app.app_context():
         try:
             moment = now or utcnow()
+            if plan_clock is not None and plan_clock.due(moment):
+                plan_upcoming(moment)
+                db.session.commit()
             swept = sweep(moment)
             delivered = deliver_due(moment, limit=500)
         except Exception:
@@ -76,6 +93,7 @@ def build_scheduler(app: Flask, interval: float) -> BackgroundScheduler:
         run_pass,
         trigger=IntervalTrigger(seconds=interval, timezone=UTC),
         args=[app],
+        kwargs={"plan_clock": PlanClock(timedelta(seconds=app.config["SCHEDULER_PLAN_EVERY_SECONDS"]))},
         id=JOB_ID,
         # A late pass still runs (what fell due while we were busy or down is sent, once) …
         misfire_grace_time=None,

@@ -212,6 +212,26 @@ def plan_for_activity(activity: Activity, now: datetime) -> None:
     replace_pending(SubjectType.invitation.value, [i.id for i in invitations], planned, now)
 
 
+def plan_upcoming(now: datetime, horizon: timedelta = timedelta(days=60)) -> int:
+    """Recompute the reminders of every published activity starting within the horizon.
+
+    A safety net run by the scheduler now and then (and `flask reminders plan`): reminders of
+    invitations that were created or answered without the planning call still get planned.
+    """
+    activities = list(
+        db.session.scalars(
+            select(Activity).where(
+                Activity.status == ActivityStatus.published,
+                Activity.starts_at > now,
+                Activity.starts_at <= now + horizon,
+            )
+        )
+    )
+    for activity in activities:
+        plan_for_activity(activity, now)
+    return len(activities)
+
+
 def suppress_for_activity(activity: Activity, now: datetime, reason: str = "cancelled") -> int:
     """Stop every reminder about an activity; withdraw their mails not sent yet."""
     result = db.session.execute(
