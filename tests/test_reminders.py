@@ -425,3 +425,23 @@ def test_an_organisation_sets_its_reminder_offsets_with_checked_input(app, clien
     data["reminder_offsets"] = "120， 2880"
     assert client.post(f"/organisations/{org.id}/edit", data=data).status_code == 302
     assert db.session.get(Organisation, org.id).reminder_offsets == "2880,120"
+
+
+def test_publishing_plans_and_completing_stops_the_reminders(app):
+    from app.events.signals import activity_completed, activity_published
+
+    activity = factories.activity(starts_at=START, status=ActivityStatus.draft)
+    factories.invitation(activity, answer="accepted")
+    factories.invitation(activity, answer="pending")
+    services.plan_for_activity(activity, NOW)
+    assert count(Reminder) == 0  # drafts remind nobody
+    activity.status = ActivityStatus.published
+    activity_published.send(activity, now=NOW)
+    db.session.commit()
+    assert sorted(r.kind for r in reminders()) == [
+        ReminderKind.activity_upcoming, ReminderKind.activity_upcoming, ReminderKind.answer_nudge
+    ]
+    activity.status = ActivityStatus.completed
+    activity_completed.send(activity, now=NOW)
+    db.session.commit()
+    assert {r.status for r in reminders()} == {ReminderStatus.suppressed}
