@@ -445,3 +445,13 @@ def test_publishing_plans_and_completing_stops_the_reminders(app):
     activity_completed.send(activity, now=NOW)
     db.session.commit()
     assert {r.status for r in reminders()} == {ReminderStatus.suppressed}
+
+
+def test_the_reminder_goes_to_the_contact_s_current_address(app, smtp_server):
+    _activity, invitation = accepted()
+    services.sweep(DAY_BEFORE)
+    invitation.person.email = "new-address@example.com"
+    db.session.commit()
+    dispatch.deliver_due(DAY_BEFORE)
+    assert smtp_server.messages[0][1] == ["new-address@example.com"]
+    assert db.session.scalar(select(OutboxMessage.recipient)) == "new-address@example.com"

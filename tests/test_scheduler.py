@@ -224,3 +224,13 @@ def test_a_pass_replans_now_and_then_so_unplanned_invitations_are_reminded(app, 
     figures = scheduler.run_pass(app, start - timedelta(days=1), clock)
     assert (figures["queued"], figures["sent"]) == (1, 1)
     assert len(smtp_server.messages) == 1
+
+
+def test_on_sqlite_a_second_copy_on_the_same_host_waits_for_the_lock_file(tmp_path):
+    path = tmp_path / "linghang.sqlite.scheduler-lock"
+    first, second = scheduler.FileLock(path), scheduler.FileLock(path)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -119,6 +120,8 @@ def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
         return False
     if "To" not in message:
         message["To"] = row.recipient
+    else:  # built now: the recipient's current address
+        row.recipient = parseaddr(str(message["To"]))[1] or row.recipient
     finalise(row, message, now)
     return True
 

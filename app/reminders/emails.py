@@ -124,8 +124,9 @@ def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
             _("This message was sent automatically by Linghang."),
         ]
         subject = _("Reminder: %(title)s, %(when)s", title=activity.title, when=when)
-    message = _message(person.name, reminder.email, subject, lines, link)
-    _attach_calendar(message, activity, person.name, reminder.email, "ACCEPTED")
+    email = person.email or reminder.email
+    message = _message(person.name, email, subject, lines, link)
+    _attach_calendar(message, activity, person.name, email, "ACCEPTED")
     return message
 
 
@@ -155,8 +156,9 @@ def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
             _("This message was sent automatically by Linghang."),
         ]
         subject = _("Please answer: %(title)s", title=activity.title)
-    message = _message(person.name, reminder.email, subject, lines, link)
-    _attach_calendar(message, activity, person.name, reminder.email, "NEEDS-ACTION")
+    email = person.email or reminder.email
+    message = _message(person.name, email, subject, lines, link)
+    _attach_calendar(message, activity, person.name, email, "NEEDS-ACTION")
     return message
 
 

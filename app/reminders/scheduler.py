@@ -6,15 +6,19 @@ wait as stand-bys, trying the lock every few seconds, and take over when the hol
 PostgreSQL frees the lock as soon as the holder's connection drops, even after `kill -9`.
 The lock only keeps the work in one place: correctness comes from the tables (leases,
 claim tokens, unique keys), so even two active processes would neither lose nor double a mail.
-On SQLite one process is assumed. No scheduler ever starts inside the web application.
+On SQLite one host is assumed; copies on that host wait on a lock file beside the database.
+No scheduler ever starts inside the web application.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
 
 import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -150,18 +154,57 @@ class AdvisoryLock:
             self.connection = None
 
 
+class FileLock:
+    """SQLite: an exclusive lock on a file beside the database, so copies on the same host wait.
+
+    The kernel releases it when the process dies. It does not reach other hosts: with SQLite run
+    the scheduler on the one host that has the database file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: IO[bytes] | None = None
+
+    def try_acquire(self) -> bool:
+        handle = self.path.open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def alive(self) -> bool:
+        return self.handle is not None
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def scheduler_lock(app: Flask) -> AdvisoryLock | FileLock | None:
+    """The lock that keeps one scheduler active for this app's database."""
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() == "postgresql":
+        return AdvisoryLock(url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return FileLock(Path(url.database).with_name(Path(url.database).name + ".scheduler-lock"))
+    return None
+
+
 def run_until_stopped(app: Flask, stop: threading.Event, interval: float | None = None) -> int:
-    """Wait for the lock (PostgreSQL), then run passes every `interval` seconds until `stop` is set.
+    """Wait for the lock, then run passes every `interval` seconds until `stop` is set.
 
     Returns the exit status: 0 after a clean stop, 1 when the lock's connection was lost (a
     supervisor restarts the process, which then waits as a stand-by).
     """
     interval = interval or app.config["SCHEDULER_INTERVAL_SECONDS"]
     poll = app.config["SCHEDULER_STANDBY_POLL_SECONDS"]
-    lock: AdvisoryLock | None = None
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            lock = AdvisoryLock(db.engine.url)
+    lock = scheduler_lock(app)
     if lock is not None:
         announced = False
         while not stop.is_set() and not lock.try_acquire():
@@ -173,9 +216,7 @@ def run_until_stopped(app: Flask, stop: threading.Event, interval: float | None 
             lock.release()
             log.info("stopped (was on stand-by)")
             return 0
-        log.info("active: holding the scheduler lock; a pass every %.1f s", interval)
-    else:
-        log.info("active: SQLite, one scheduler process assumed; a pass every %.1f s", interval)
+    log.info("active: holding the scheduler lock (%s); a pass every %.1f s", type(lock).__name__, interval)
     scheduler = build_scheduler(app, interval)
     scheduler.start()
     status = 0
