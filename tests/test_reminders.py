@@ -455,3 +455,19 @@ def test_the_reminder_goes_to_the_contact_s_current_address(app, smtp_server):
     dispatch.deliver_due(DAY_BEFORE)
     assert smtp_server.messages[0][1] == ["new-address@example.com"]
     assert db.session.scalar(select(OutboxMessage.recipient)) == "new-address@example.com"
+
+
+def test_an_outbox_row_that_already_exists_is_linked_not_doubled(app):
+    accepted()
+    first = reminders()[0]
+    existing = OutboxMessage(
+        kind="reminder", recipient=first.email, subject="", raw=b"", message_id=f"<reminder-{first.id}@x>",
+        dedupe_key=f"reminder-{first.id}", status=OutboxStatus.sent, next_attempt_at=NOW, created_at=NOW,
+    )
+    db.session.add(existing)
+    db.session.commit()
+    swept = services.sweep(DAY_BEFORE)
+    assert (swept.claimed, swept.queued) == (1, 0)
+    db.session.expire_all()
+    assert reminders()[0].status == ReminderStatus.done and reminders()[0].outbox_message_id == existing.id
+    assert count(OutboxMessage) == 1

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -411,7 +412,14 @@ def _due_clause(now: datetime):
     )
 
 
-def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> str | None:
+class Claim(NamedTuple):
+    """Rows leased by one pass: its token and how many."""
+
+    token: str
+    count: int
+
+
+def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> Claim | None:
     """Lease up to `limit` due reminders under a new claim token and commit; None when none are due."""
     token = uuid.uuid4().hex
     due = select(Reminder.id).where(_due_clause(now)).order_by(Reminder.due_at, Reminder.id).limit(limit)
@@ -429,13 +437,15 @@ def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> str | None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return token if result.rowcount else None
+    return Claim(token, result.rowcount) if result.rowcount else None
 
 
-def queue_claimed(token: str, now: datetime) -> SweepReport:
+def queue_claimed(token: str, now: datetime, claimed: int | None = None) -> SweepReport:
     """Suppress unwanted claimed rows, queue one outbox row per remaining one, mark them done (flushes)."""
     report = SweepReport()
     mine = and_(Reminder.claim_token == token, Reminder.status == ReminderStatus.claimed)
+    if claimed is None:
+        claimed = db.session.scalar(select(func.count()).select_from(Reminder).where(mine)) or 0
     for subject_type, check in subject_checks.items():
         result = db.session.execute(
             update(Reminder)
@@ -448,9 +458,26 @@ def queue_claimed(token: str, now: datetime) -> SweepReport:
         report.queued = _queue_postgresql(mine, now)
     else:
         report.queued = _queue_portable(mine, now)
-    report.claimed = report.suppressed + report.queued
+    report.claimed = claimed
+    if report.queued < claimed - report.suppressed:
+        _link_existing(token)
     db.session.flush()
     return report
+
+
+def _link_existing(token: str) -> None:
+    """Reminders whose outbox row already existed (never expected): point them at that row."""
+    dedupe = literal(DEDUPE_PREFIX) + cast(Reminder.id, String)
+    db.session.execute(
+        update(Reminder)
+        .where(
+            Reminder.claim_token == token,
+            Reminder.status == ReminderStatus.done,
+            ~exists(select(OutboxMessage.id).where(OutboxMessage.id == Reminder.outbox_message_id)),
+        )
+        .values(outbox_message_id=select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe).scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
 
 
 OUTBOX_COLUMNS = [
@@ -498,6 +525,7 @@ def _queue_postgresql(mine, now: datetime) -> int:
     insert = (
         postgresql.insert(OutboxMessage.__table__)
         .from_select(["id", *OUTBOX_COLUMNS], select(done.c.outbox_message_id, *_outbox_values(done.c, now)))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(OutboxMessage.id)
         .add_cte(done)
     )
@@ -531,11 +559,11 @@ def sweep(now: datetime, batch: int = 1000, lease: timedelta = LEASE) -> SweepRe
     """Move every due reminder into the outbox, batch by batch; commits (an edge, like a request)."""
     total = SweepReport()
     while True:
-        token = claim(now, batch, lease)
-        if token is None:
+        leased = claim(now, batch, lease)
+        if leased is None:
             return total
         try:
-            report = queue_claimed(token, now)
+            report = queue_claimed(leased.token, now, leased.count)
             db.session.commit()
         except Exception:
             db.session.rollback()  # the claimed rows are taken over after the lease
