@@ -471,3 +471,35 @@ def test_an_outbox_row_that_already_exists_is_linked_not_doubled(app):
     db.session.expire_all()
     assert reminders()[0].status == ReminderStatus.done and reminders()[0].outbox_message_id == existing.id
     assert count(OutboxMessage) == 1
+
+
+def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(app):
+    import threading
+
+    activity = factories.activity(starts_at=START, reminder_offsets="1440")
+    for _ in range(60):
+        factories.invitation(activity)
+    services.plan_for_activity(activity, NOW)
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    reports, errors = [], []
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                reports.append(services.sweep(DAY_BEFORE, batch=7))
+            except Exception as error:  # pragma: no cover - shown by the assertion below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sum(r.queued for r in reports) == 60
+    assert count(OutboxMessage) == 60
+    assert {r.status for r in reminders()} == {ReminderStatus.done}
