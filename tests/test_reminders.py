@@ -503,3 +503,20 @@ def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(app):
     assert sum(r.queued for r in reports) == 60
     assert count(OutboxMessage) == 60
     assert {r.status for r in reminders()} == {ReminderStatus.done}
+
+
+def test_a_reminder_whose_passes_keep_dying_is_marked_failed_not_retried_forever(app, client, login_as):
+    accepted()
+    moment = DAY_BEFORE
+    for _ in range(services.MAX_CLAIMS):
+        assert services.claim(moment, 1) is not None  # each pass dies after claiming
+        moment += services.LEASE + timedelta(seconds=1)
+    report = services.sweep(moment)
+    assert report.failed == 1
+    first, second = reminders()
+    assert first.status == ReminderStatus.failed and first.note == "gave up after 5 passes"
+    assert services.sweep(TWO_HOURS_BEFORE).queued == 1  # only the other one
+    assert count(OutboxMessage) == 1
+    login_as("organiser")
+    page = client.get("/outbox").get_data(as_text=True)
+    assert "未能转入发件箱的提醒：1 条" in page and first.email in page

@@ -74,6 +74,7 @@ def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | No
         "claimed": swept.claimed,
         "queued": swept.queued,
         "suppressed": swept.suppressed,
+        "reminders_failed": swept.failed,
         "sent": delivered.sent,
         "retrying": delivered.retrying,
         "failed": delivered.failed,

@@ -402,6 +402,7 @@ class SweepReport:
     claimed: int = 0
     queued: int = 0
     suppressed: int = 0
+    failed: int = 0
 
 
 def _due_clause(now: datetime):
@@ -555,9 +556,29 @@ def _queue_portable(mine, now: datetime) -> int:
     return queued
 
 
+MAX_CLAIMS = 5
+
+
+def give_up_stuck(now: datetime) -> int:
+    """Reminders whose passes died MAX_CLAIMS times in a row are marked failed (and shown), not retried forever."""
+    result = db.session.execute(
+        update(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.claimed,
+            Reminder.lease_until < now,
+            Reminder.attempts >= MAX_CLAIMS,
+        )
+        .values(status=ReminderStatus.failed, lease_until=None, note=f"gave up after {MAX_CLAIMS} passes")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
 def sweep(now: datetime, batch: int = 1000, lease: timedelta = LEASE) -> SweepReport:
     """Move every due reminder into the outbox, batch by batch; commits (an edge, like a request)."""
     total = SweepReport()
+    total.failed = give_up_stuck(now)
     while True:
         leased = claim(now, batch, lease)
         if leased is None:

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.mail.models import OUTBOX_STATUS_LABELS, OutboxMessage, OutboxStatus
 from app.mail.services import retry_now
 from app.reminders import hooks
+from app.reminders.models import Reminder, ReminderStatus
 
 bp = Blueprint("reminders", __name__)
 hooks.install()
@@ -35,8 +36,19 @@ def outbox():
     counts = dict(
         db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     )
+    reminder_counts = dict(
+        db.session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all()
+    )
+    failed_reminders = list(
+        db.session.scalars(
+            select(Reminder).where(Reminder.status == ReminderStatus.failed).order_by(Reminder.due_at.desc()).limit(20)
+        )
+    )
     return render_template(
         "reminders/outbox.html",
+        reminder_counts=reminder_counts,
+        failed_reminders=failed_reminders,
+        ReminderStatus=ReminderStatus,
         page=paginate(statement),
         status=status,
         counts=counts,
