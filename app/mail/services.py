@@ -75,11 +75,6 @@ def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
     row.raw = message.as_bytes(policy=SMTP)
 
 
-def deferred_message_id(dedupe_key: str) -> str:
-    """The Message-ID of a row queued in bulk and built at send time, derived from its dedupe key."""
-    return f"<{dedupe_key}@{mail_domain()}>"
-
-
 def withdraw(rows: list[OutboxMessage]) -> None:
     """Withdraw messages that have not been sent yet (e.g. superseded by a newer one)."""
     for row in rows:
