@@ -64,8 +64,9 @@ def register_blueprints(app: Flask) -> None:
     from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
+    from app.reminders.views import bp as reminders_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp):
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp, reminders_bp):
         app.register_blueprint(blueprint)
 
 
@@ -88,7 +89,10 @@ def register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
     from app.mail.cli import outbox_cli
+    from app.reminders.cli import reminders_cli, scheduler_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(scheduler_cli)

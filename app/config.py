@@ -56,6 +56,13 @@ class Config:
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
         self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+        # Reminders and the scheduler process (see README "Scheduler").
+        self.SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
+        self.SCHEDULER_STANDBY_POLL_SECONDS = float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "2"))
+        self.SCHEDULER_PLAN_EVERY_SECONDS = float(os.environ.get("SCHEDULER_PLAN_EVERY_SECONDS", "600"))
+        self.REMINDER_OFFSETS = os.environ.get("REMINDER_OFFSETS", "1440,120")
+        self.REMINDER_NUDGE_MINUTES = int(os.environ.get("REMINDER_NUDGE_MINUTES", "1440"))
+        self.REMINDER_ANSWER_DEADLINE_MINUTES = int(os.environ.get("REMINDER_ANSWER_DEADLINE_MINUTES", "2880"))
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE

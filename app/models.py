@@ -6,6 +6,7 @@ from app.events.models import Activity, ActivitySeries, MonthlyTheme
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
+from app.reminders.models import Reminder
 
 __all__ = [
     "Activity",
@@ -19,6 +20,7 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Person",
+    "Reminder",
     "SavedList",
     "SavedListEntry",
     "User",

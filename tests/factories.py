@@ -123,3 +123,25 @@ def invitation(activity: Activity, person_: Person | None = None, now: datetime 
     db.session.add(invite)
     db.session.flush()
     return invite, issue_token(invite, now)
+
+
+def answered_invitation(activity: Activity, person: Person | None = None, answer: str = "accepted", **fields):
+    """An invitation already answered (accepted by default), without a usable answer link."""
+    import secrets
+
+    from app.invitations.models import Answer, Invitation
+
+    person = person or globals()["person"]()
+    invitation = Invitation(
+        activity=activity,
+        person=person,
+        organisation_id=person.organisation_id,
+        answer=Answer(answer),
+        seats=1 if answer == "accepted" else 0,
+        token_hash=secrets.token_hex(32),
+        checkin_code=secrets.token_hex(6),
+        **fields,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation

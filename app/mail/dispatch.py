@@ -13,12 +13,15 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.services import finalise
 
 LEASE = timedelta(minutes=5)
 # Wait before attempt n+1: 1 min, 5 min, 15 min, 1 h, then every 2 h.
@@ -27,6 +30,10 @@ BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
 # Checks run just before sending; a check that returns True withdraws the message
 # (e.g. a reminder for an activity cancelled since it was queued).
 send_time_suppressors: list[Callable[[OutboxMessage], bool]] = []
+
+# Builders of messages queued in bulk without a body (raw == b""), by outbox kind: they build
+# the mail from the current state at send time, or return None to withdraw it.
+renderers: dict[str, Callable[[OutboxMessage, datetime], EmailMessage | None]] = {}
 
 
 @dataclass
@@ -98,6 +105,27 @@ def _fail(row: OutboxMessage, error: str, now: datetime, report: DeliveryReport)
     report.errors.append(f"{row.recipient}: {error}")
 
 
+def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
+    """Build a bulk-queued message now; False when it is withdrawn (or failed to build)."""
+    if row.raw:
+        return True
+    renderer = renderers.get(row.kind)
+    try:
+        message = renderer(row, now) if renderer is not None else None
+    except Exception as error:  # a broken builder must not stop the other messages
+        current_app.logger.exception("building outbox message %s failed", row.id)
+        _fail(row, f"{type(error).__name__}: {error}", now, report)
+        return False
+    if message is None:
+        return False
+    if "To" not in message:
+        message["To"] = row.recipient
+    else:  # built now: the recipient's current address
+        row.recipient = parseaddr(str(message["To"]))[1] or row.recipient
+    finalise(row, message, now)
+    return True
+
+
 def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
     """Send every due message once; failures are retried later and finally shown as given up."""
     report = DeliveryReport()
@@ -111,10 +139,11 @@ def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
             row = db.session.get(OutboxMessage, message_id)
             if row is None or row.status != OutboxStatus.sending:
                 continue
-            if any(check(row) for check in send_time_suppressors):
-                row.status = OutboxStatus.cancelled
-                row.lease_until = None
-                report.withdrawn += 1
+            if any(check(row) for check in send_time_suppressors) or not _render(row, now, report):
+                if row.status == OutboxStatus.sending:
+                    row.status = OutboxStatus.cancelled
+                    row.lease_until = None
+                    report.withdrawn += 1
                 db.session.commit()
                 continue
             try:

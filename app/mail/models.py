@@ -37,6 +37,7 @@ class OutboxMessage(db.Model):
     """One e-mail to one recipient, with its delivery state."""
 
     __tablename__ = "outbox_message"
+    # (status, next_attempt_at) also serves lookups by status alone.
     __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,7 @@ class OutboxMessage(db.Model):
     # Optional key that makes queuing the same logical message twice a no-op.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
-        enum_column(OutboxStatus), default=OutboxStatus.queued, index=True
+        enum_column(OutboxStatus), default=OutboxStatus.queued
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -40,10 +40,6 @@ def enqueue(
         existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
-    if "From" not in message:
-        message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    if "Date" not in message:
-        message["Date"] = formatdate(now.timestamp(), usegmt=True)
     row = OutboxMessage(
         kind=kind,
         recipient=str(message["To"]),
@@ -60,12 +56,23 @@ def enqueue(
     db.session.add(row)
     db.session.flush()
     row.message_id = outbox_message_id(row)
-    del message["Message-ID"]
-    message["Message-ID"] = row.message_id
-    # policy.SMTP keeps CRLF line ends, which the iCalendar parts need.
-    row.raw = message.as_bytes(policy=SMTP)
+    finalise(row, message, now)
     db.session.flush()
     return row
+
+
+def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
+    """Store a built message in its row: sender, date, the row's Message-ID, CRLF bytes."""
+    if "From" not in message:
+        message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    if "Date" not in message:
+        message["Date"] = formatdate(now.timestamp(), usegmt=True)
+    del message["Message-ID"]
+    message["Message-ID"] = row.message_id
+    if message["Subject"]:
+        row.subject = str(message["Subject"])[:300]
+    # policy.SMTP keeps CRLF line ends, which the iCalendar parts need.
+    row.raw = message.as_bytes(policy=SMTP)
 
 
 def withdraw(rows: list[OutboxMessage]) -> None:

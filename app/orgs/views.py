@@ -23,6 +23,7 @@ from app.orgs.models import (
     Person,
     Venue,
 )
+from app.reminders.services import check_offsets
 
 bp = Blueprint("orgs", __name__)
 staff = roles_required(Role.organiser)
@@ -92,6 +93,7 @@ def _save_organisation(organisation: Organisation | None, form: OrganisationForm
         address=form.address.data,
         phone=form.phone.data,
         description=form.description.data,
+        reminder_offsets=check_offsets(form.reminder_offsets.data),
     )
 
 
