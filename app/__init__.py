@@ -59,11 +59,12 @@ def register_models(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
     from app.auth.views import bp as auth_bp
+    from app.calendar.views import bp as calendar_bp
     from app.events.views import bp as events_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp):
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
 
@@ -84,9 +85,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the flask sub-commands (users, demo)."""
     from app.auth.cli import users_cli
+    from app.calendar.cli import feeds_cli
     from app.demo.cli import demo_cli
     from app.mail.cli import outbox_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(feeds_cli)

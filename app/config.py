@@ -69,6 +69,10 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
+        # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
+        self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
+        self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))
+        self.FEED_CACHE_BYTES = int(os.environ.get("FEED_CACHE_MB", "64")) * 1024 * 1024
 
 
 class TestConfig(Config):

@@ -1,0 +1,1 @@
+"""Calendar feeds (METHOD:PUBLISH) and the shared iCalendar builder."""

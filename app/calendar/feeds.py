@@ -1,0 +1,359 @@
+"""What each feed contains, its cheap version key, and the cached rendering.
+
+A poll costs two indexed queries (the token, then one aggregate over the feed's selection);
+the calendar is only rebuilt when the version key changes. The key is
+
+    (scope, window day, BASE_URL, count(id), sum(id), max(updated_at) of the selection,
+     max(updated_at) of organisation / person / venue / monthly_theme)
+
+so a changed, added, removed, rescheduled or cancelled activity, an invitation that adds or
+removes one, or a renamed host, venue, theme or organiser all change it. Rendering is a pure
+function of that state (DTSTAMP is the row's last change, the locale is fixed to the default,
+events are ordered), so any process builds the same bytes for the same key. The cache is an
+in-process LRU (bounded by FEED_CACHE_BYTES) in each web process; correctness never depends on
+it: a miss simply rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from email.utils import format_datetime as http_date
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from icalendar import vDuration
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.calendar.ical import build_calendar, build_vevent, calendar_zone
+from app.calendar.models import FeedKind
+from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
+from app.extensions import db
+from app.invitations.models import Invitation
+from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
+
+PUBLIC = "public"
+CANCELLED_KEPT_DAYS = 30
+REFRESH = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Whose feed: a kind ('organisation', 'person', 'department', 'alliance' or 'public') and a subject."""
+
+    kind: str
+    subject_id: int | None = None
+    # Visits are private to the enterprise visited: a feed of an enterprise, or of one of its
+    # people, never shows a visit at another enterprise.
+    enterprise_id: int | None = None
+
+
+def scope_for(kind: FeedKind | str, organisation: Organisation | None = None, person: Person | None = None) -> FeedScope:
+    """Build the scope of a feed kind and its subject."""
+    if kind == PUBLIC:
+        return FeedScope(PUBLIC)
+    if kind == FeedKind.person:
+        home = person.organisation
+        return FeedScope(
+            FeedKind.person.value, person.id, home.id if home.kind == OrgKind.enterprise else None
+        )
+    return FeedScope(
+        FeedKind(kind).value,
+        organisation.id,
+        organisation.id if organisation.kind == OrgKind.enterprise else None,
+    )
+
+
+def feed_kind_for(organisation: Organisation) -> FeedKind:
+    """The feed kind that fits an organisation."""
+    if organisation.kind == OrgKind.department:
+        return FeedKind.department
+    if organisation.kind == OrgKind.alliance:
+        return FeedKind.alliance
+    return FeedKind.organisation
+
+
+# -- what is in a feed ---------------------------------------------------------
+
+def department_problem_visits(department_id: int) -> Select:
+    """Hook: ids of follow-up visits on problems assigned to a department.
+
+    The problem ledger (issue 7) is not in this branch; when it lands, return
+    select(Activity.id) of the follow-up visits (kind=visit, visit_kind=follow_up) linked to
+    problems whose handling department is department_id. Until then: nothing.
+    """
+    return select(Activity.id).where(false())
+
+
+def _invited_org(org_id: int) -> ColumnElement[bool]:
+    return exists().where(Invitation.activity_id == Activity.id, Invitation.organisation_id == org_id)
+
+
+def _hosted(org_id: int) -> ColumnElement[bool]:
+    return or_(
+        Activity.host_id == org_id,
+        exists().where(activity_cohost.c.activity_id == Activity.id, activity_cohost.c.organisation_id == org_id),
+    )
+
+
+def subject_clause(scope: FeedScope) -> ColumnElement[bool]:
+    """Which activities belong to the subject (before the status and window rules)."""
+    not_visit = Activity.kind != ActivityKind.visit
+    if scope.kind == PUBLIC:
+        return not_visit
+    subject = scope.subject_id
+    if scope.kind == FeedKind.person:
+        clause = or_(
+            exists().where(Invitation.activity_id == Activity.id, Invitation.person_id == subject),
+            Activity.organiser_id == subject,
+        )
+        if scope.enterprise_id is not None:
+            clause = and_(
+                clause,
+                or_(not_visit, Activity.site_id == scope.enterprise_id, Activity.organiser_id == subject),
+            )
+        return clause
+    if scope.kind == FeedKind.alliance:
+        return and_(Activity.alliance_id == subject, not_visit)
+    if scope.kind == FeedKind.department:
+        return or_(
+            _hosted(subject),
+            _invited_org(subject),
+            Activity.id.in_(department_problem_visits(subject)),
+        )
+    # An organisation: invited, hosting or co-hosting, its alliances' open activities.
+    alliances = select(AllianceMembership.alliance_id).where(AllianceMembership.enterprise_id == subject)
+    clause = or_(
+        _invited_org(subject),
+        _hosted(subject),
+        and_(not_visit, Activity.alliance_id.in_(alliances)),
+    )
+    if scope.enterprise_id is not None:
+        # Its own visits, and never a visit at another enterprise (visits are private).
+        clause = or_(clause, and_(Activity.kind == ActivityKind.visit, Activity.site_id == subject))
+        clause = and_(clause, or_(not_visit, Activity.site_id == subject))
+    return clause
+
+
+@dataclass(frozen=True)
+class Window:
+    """The feed's time window, aligned to days in the display zone so it changes once a day."""
+
+    day: str
+    starts: datetime
+    ends: datetime
+    cancelled_since: datetime
+
+
+def feed_window(now: datetime) -> Window:
+    """From FEED_PAST_DAYS ago to FEED_FUTURE_DAYS ahead (whole local days)."""
+    zone = calendar_zone()
+    today = now.astimezone(zone).date()
+    past = int(current_app.config.get("FEED_PAST_DAYS", 90))
+    future = int(current_app.config.get("FEED_FUTURE_DAYS", 365))
+
+    def midnight(day) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+    return Window(
+        day=today.isoformat(),
+        starts=midnight(today - timedelta(days=past)),
+        ends=midnight(today + timedelta(days=future + 1)),
+        cancelled_since=midnight(today - timedelta(days=CANCELLED_KEPT_DAYS)),
+    )
+
+
+def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
+    """The whole WHERE clause: subject, no drafts, the window, cancellations kept 30 days."""
+    return and_(
+        subject_clause(scope),
+        Activity.status != ActivityStatus.draft,
+        or_(Activity.status != ActivityStatus.cancelled, Activity.updated_at >= window.cancelled_since),
+        Activity.ends_at > window.starts,
+        Activity.starts_at < window.ends,
+    )
+
+
+# -- version and rendering -----------------------------------------------------
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """The cheap fingerprint of a feed's content and its Last-Modified."""
+
+    key: tuple
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class FeedBody:
+    """A rendered feed."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+
+def _related_maxima():
+    return [
+        select(func.max(model.updated_at)).scalar_subquery()
+        for model in (Organisation, Person, Venue, MonthlyTheme)
+    ]
+
+
+def feed_version(scope: FeedScope, now: datetime, floor: datetime | None = None) -> FeedVersion:
+    """One aggregate query: count, sum and max(updated_at) of the selection plus related tables."""
+    window = feed_window(now)
+    row = db.session.execute(
+        select(
+            func.count(Activity.id),
+            func.coalesce(func.sum(Activity.id), 0),
+            func.max(Activity.updated_at),
+            *_related_maxima(),
+        ).where(feed_clause(scope, window))
+    ).one()
+    count, id_sum, newest, *related = row
+    stamps = [_aware(v) for v in (newest, *related) if v is not None]
+    if floor is not None:
+        stamps.append(floor)
+    # The window moves at local midnight: a client asking If-Modified-Since must refetch then.
+    stamps.append(_day_start(now))
+    last_modified = max(stamps).replace(microsecond=0)
+    key = (
+        scope,
+        window.day,
+        current_app.config["BASE_URL"],
+        int(count),
+        int(id_sum),
+        *(str(_aware(v)) if v is not None else "" for v in (newest, *related)),
+    )
+    return FeedVersion(key=key, last_modified=last_modified)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite aggregates of scalar subqueries may come back as text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _day_start(now: datetime) -> datetime:
+    zone = calendar_zone()
+    return datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(UTC)
+
+
+def calendar_name(scope: FeedScope) -> str:
+    """The calendar's display name (X-WR-CALNAME and NAME), in the default language."""
+    if scope.kind == PUBLIC:
+        return _("Linghang · open activities")
+    if scope.kind == FeedKind.person:
+        subject = db.session.get(Person, scope.subject_id)
+    else:
+        subject = db.session.get(Organisation, scope.subject_id)
+    return _("Linghang · %(name)s", name=subject.name if subject else "")
+
+
+def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
+    """The activities of a feed, in a stable order."""
+    statement = (
+        select(Activity)
+        .where(feed_clause(scope, feed_window(now)))
+        .order_by(Activity.starts_at, Activity.id)
+        .options(
+            selectinload(Activity.host),
+            selectinload(Activity.venue),
+            selectinload(Activity.site),
+            selectinload(Activity.organiser),
+            selectinload(Activity.theme),
+        )
+    )
+    return list(db.session.scalars(statement))
+
+
+def render_feed(scope: FeedScope, now: datetime, last_modified: datetime) -> FeedBody:
+    """Build the feed's bytes (METHOD:PUBLISH) with the refresh hints clients read."""
+    base_url = current_app.config["BASE_URL"]
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        events = [build_vevent(a, base_url=base_url) for a in feed_activities(scope, now)]
+        calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
+    calendar.add("X-WR-TIMEZONE", calendar_zone().key)
+    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
+    body = calendar.to_ical()
+    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified)
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the quoted sha256 of the bytes."""
+    return '"' + hashlib.sha256(body).hexdigest() + '"'
+
+
+def http_last_modified(value: datetime) -> str:
+    """An HTTP date."""
+    return http_date(value.astimezone(UTC), usegmt=True)
+
+
+# -- the cache -----------------------------------------------------------------
+
+class FeedCache:
+    """A small thread-safe LRU of version key → rendered feed, bounded in bytes."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, FeedBody] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> FeedBody | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: FeedBody) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = value
+            self._bytes += len(value.body)
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                _key, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def feed_cache() -> FeedCache:
+    """The app's feed cache (one per process)."""
+    cache = current_app.extensions.get("linghang_feed_cache")
+    if cache is None:
+        cache = FeedCache(int(current_app.config.get("FEED_CACHE_BYTES", 64 * 1024 * 1024)))
+        current_app.extensions["linghang_feed_cache"] = cache
+    return cache
+
+
+def current_feed(scope: FeedScope, now: datetime, floor: datetime | None = None) -> tuple[FeedVersion, FeedBody | None]:
+    """The feed's version and, when this process has rendered it already, the cached body."""
+    version = feed_version(scope, now, floor)
+    return version, feed_cache().get(version.key)
+
+
+def feed_body(scope: FeedScope, now: datetime, floor: datetime | None = None) -> FeedBody:
+    """The feed's bytes: from the cache when the version is unchanged, else rebuilt and cached."""
+    version, cached = current_feed(scope, now, floor)
+    if cached is not None:
+        return cached
+    rendered = render_feed(scope, now, version.last_modified)
+    feed_cache().put(version.key, rendered)
+    return rendered
