@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime as http_date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import Role
 from app.calendar import services, views
-from app.calendar.feeds import PUBLIC, FeedScope, feed_body, feed_cache, scope_for
+from app.calendar.feeds import PUBLIC, FeedScope, feed_body, feed_cache, render_feed, scope_for
 from app.calendar.models import FeedKind, FeedToken
 from app.core.clock import utcnow
 from app.events.models import ActivityKind, ActivityStatus, VisitKind
@@ -427,3 +429,31 @@ def test_activity_page_offers_ics_and_add_to_calendar(world, client, login_as):
     assert client.get(f"/activities/{world.visit_e2.id}.ics").status_code == 404
     assert client.get(f"/activities/{world.draft.id}.ics").status_code == 404
     check_lines(response.data)
+
+
+# -- awkward titles, property-based --------------------------------------------------
+
+TITLE_CHARS = st.one_of(
+    st.sampled_from(list(",;\\\n:\"'<>&中文党建联盟🎉😀👩‍💻 ")),
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Co", "Cn")),
+)
+TITLES = st.text(TITLE_CHARS, min_size=1, max_size=60).filter(lambda t: t.strip())
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(titles=st.lists(TITLES, min_size=20, max_size=20))
+def test_awkward_titles_read_the_same_in_three_parsers(app, titles):
+    now = utcnow()
+    host = factories.organisation(OrgKind.committee)
+    start = now + timedelta(days=3)
+    for n, title in enumerate(titles):
+        factories.activity(title=title, host=host, starts_at=start + timedelta(hours=n), updated_at=now)
+    try:
+        body = render_feed(FeedScope(PUBLIC), now, now).body
+        (events,) = read_all([body])  # one Node run for the whole batch
+        assert [e["summary"] for e in events] == titles
+        assert [e["start"] for e in events] == [
+            (start + timedelta(hours=n)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for n in range(len(titles))
+        ]
+    finally:
+        db.session.rollback()
