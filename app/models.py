@@ -2,7 +2,7 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.calendar.models import FeedToken
+from app.calendar.models import FeedState, FeedToken
 from app.events.models import Activity, MonthlyTheme
 from app.invitations.models import Invitation
 from app.mail.models import OutboxMessage
@@ -12,6 +12,7 @@ __all__ = [
     "Activity",
     "AllianceMembership",
     "AuditEntry",
+    "FeedState",
     "FeedToken",
     "InstructorAssignment",
     "Invitation",

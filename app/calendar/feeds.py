@@ -1,17 +1,18 @@
 """What each feed contains, its cheap version key, and the cached rendering.
 
-A poll costs two indexed queries (the token, then one aggregate over the feed's selection);
-the calendar is only rebuilt when the version key changes. The key is
+A poll costs one indexed query: the token (joined with its subject's kind) together with the
+feed_state row, whose generation database triggers bump on every change that can alter any
+feed (see FeedState). The version key is
 
-    (scope, window day, BASE_URL, count(id), sum(id), max(updated_at) of the selection,
-     max(updated_at) of organisation / person / venue / monthly_theme)
+    (scope, window (its day and bounds), BASE_URL, feed_state.epoch, feed_state.generation)
 
-so a changed, added, removed, rescheduled or cancelled activity, an invitation that adds or
-removes one, or a renamed host, venue, theme or organiser all change it. Rendering is a pure
-function of that state (DTSTAMP is the row's last change, the locale is fixed to the default,
-events are ordered), so any process builds the same bytes for the same key. The cache is an
-in-process LRU (bounded by FEED_CACHE_BYTES) in each web process; correctness never depends on
-it: a miss simply rebuilds.
+and the calendar is rebuilt only when it changes. Rendering is a pure function of the database
+and the day (DTSTAMP is the row's last change, the locale is fixed to the default, events are
+ordered), so any process builds the same bytes for the same key. The cache is an in-process
+LRU (bounded by FEED_CACHE_BYTES) in each web process; correctness never depends on it: a miss
+rebuilds. Should the triggers be missing (e.g. a later SQLite batch migration recreated a
+table), the version falls back to one aggregate query over the feed's selection (count,
+sum(id), max(updated_at) plus the related tables' max(updated_at)): slower, still correct.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime as http_date
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import vDuration
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from app.calendar.ical import build_calendar, build_vevent, calendar_zone
-from app.calendar.models import FeedKind
+from app.calendar.models import FeedKind, FeedState
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
 from app.extensions import db
 from app.invitations.models import Invitation
@@ -90,14 +93,19 @@ def department_problem_visits(department_id: int) -> Select:
     return select(Activity.id).where(false())
 
 
+# Uncorrelated IN (subquery) rather than EXISTS: both databases compute the small id list once
+# instead of probing it per activity (a correlated EXISTS made the version query 50× slower).
+
 def _invited_org(org_id: int) -> ColumnElement[bool]:
-    return exists().where(Invitation.activity_id == Activity.id, Invitation.organisation_id == org_id)
+    return Activity.id.in_(select(Invitation.activity_id).where(Invitation.organisation_id == org_id))
 
 
 def _hosted(org_id: int) -> ColumnElement[bool]:
     return or_(
         Activity.host_id == org_id,
-        exists().where(activity_cohost.c.activity_id == Activity.id, activity_cohost.c.organisation_id == org_id),
+        Activity.id.in_(
+            select(activity_cohost.c.activity_id).where(activity_cohost.c.organisation_id == org_id)
+        ),
     )
 
 
@@ -109,7 +117,7 @@ def subject_clause(scope: FeedScope) -> ColumnElement[bool]:
     subject = scope.subject_id
     if scope.kind == FeedKind.person:
         clause = or_(
-            exists().where(Invitation.activity_id == Activity.id, Invitation.person_id == subject),
+            Activity.id.in_(select(Invitation.activity_id).where(Invitation.person_id == subject)),
             Activity.organiser_id == subject,
         )
         if scope.enterprise_id is not None:
@@ -153,9 +161,17 @@ class Window:
 def feed_window(now: datetime) -> Window:
     """From FEED_PAST_DAYS ago to FEED_FUTURE_DAYS ahead (whole local days)."""
     zone = calendar_zone()
-    today = now.astimezone(zone).date()
-    past = int(current_app.config.get("FEED_PAST_DAYS", 90))
-    future = int(current_app.config.get("FEED_FUTURE_DAYS", 365))
+    return _window(
+        now.astimezone(zone).date(),
+        zone,
+        int(current_app.config.get("FEED_PAST_DAYS", 90)),
+        int(current_app.config.get("FEED_FUTURE_DAYS", 365)),
+    )
+
+
+@lru_cache(maxsize=32)
+def _window(today: date, zone: ZoneInfo, past: int, future: int) -> Window:
+    """The window of a local day (cached: it is asked for on every poll)."""
 
     def midnight(day) -> datetime:
         return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
@@ -183,10 +199,9 @@ def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class FeedVersion:
-    """The cheap fingerprint of a feed's content and its Last-Modified."""
+    """The cheap fingerprint of a feed's content."""
 
     key: tuple
-    last_modified: datetime
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,31 @@ class FeedBody:
     last_modified: datetime
 
 
+TRIGGER_COUNT = 24  # migration 0600: FEED_TRIGGERS
+
+
+def feed_state_maintained() -> bool:
+    """True when the feed_state triggers exist (checked once per process and database)."""
+    known = current_app.extensions.setdefault("linghang_feed_triggers", {})
+    url = db.engine.url
+    if url not in known:
+        if db.engine.dialect.name == "postgresql":
+            sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'feed_bump_%' AND NOT tgisinternal"
+        else:
+            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed_bump_%'"
+        known[url] = db.session.execute(text(sql)).scalar() >= TRIGGER_COUNT
+    return known[url]
+
+
+@lru_cache(maxsize=1)
+def state_columns() -> tuple:
+    """Scalar subqueries reading feed_state's (epoch, generation); to add to a token lookup."""
+    return (
+        select(FeedState.epoch).where(FeedState.id == 1).scalar_subquery(),
+        select(FeedState.generation).where(FeedState.id == 1).scalar_subquery(),
+    )
+
+
 def _related_maxima():
     return [
         select(func.max(model.updated_at)).scalar_subquery()
@@ -205,9 +245,14 @@ def _related_maxima():
     ]
 
 
-def feed_version(scope: FeedScope, now: datetime, floor: datetime | None = None) -> FeedVersion:
-    """One aggregate query: count, sum and max(updated_at) of the selection plus related tables."""
+def feed_version(scope: FeedScope, now: datetime, state: tuple | None = None) -> FeedVersion:
+    """The version key; `state` is feed_state's (epoch, generation) when the caller read it already."""
     window = feed_window(now)
+    base = (scope, window, current_app.config["BASE_URL"])
+    if feed_state_maintained():
+        if state is None:
+            state = tuple(db.session.execute(select(*state_columns())).one())
+        return FeedVersion(key=(*base, "state", *(v or 0 for v in state)))
     row = db.session.execute(
         select(
             func.count(Activity.id),
@@ -216,33 +261,29 @@ def feed_version(scope: FeedScope, now: datetime, floor: datetime | None = None)
             *_related_maxima(),
         ).where(feed_clause(scope, window))
     ).one()
-    count, id_sum, newest, *related = row
-    stamps = [_aware(v) for v in (newest, *related) if v is not None]
-    if floor is not None:
-        stamps.append(floor)
-    # The window moves at local midnight: a client asking If-Modified-Since must refetch then.
-    stamps.append(_day_start(now))
-    last_modified = max(stamps).replace(microsecond=0)
-    key = (
-        scope,
-        window.day,
-        current_app.config["BASE_URL"],
-        int(count),
-        int(id_sum),
-        *(str(_aware(v)) if v is not None else "" for v in (newest, *related)),
-    )
-    return FeedVersion(key=key, last_modified=last_modified)
-
-
-def _aware(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite aggregates of scalar subqueries may come back as text
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    count, id_sum, *stamps = row
+    return FeedVersion(key=(*base, "aggregate", int(count), int(id_sum), *(str(v) for v in stamps)))
 
 
 def _day_start(now: datetime) -> datetime:
     zone = calendar_zone()
     return datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(UTC)
+
+
+def last_modified_of(activities: list[Activity], now: datetime) -> datetime:
+    """HTTP Last-Modified: the newest change among the feed's activities and what they show.
+
+    At least the start of the window's day (also for an empty feed): the window moves at local
+    midnight, so a client asking only If-Modified-Since refetches once a day. It depends on the
+    feed's scope only, not on the token, so every token and process sends the same value.
+    """
+    stamps = [_day_start(now)]
+    for activity in activities:
+        stamps.append(activity.updated_at)
+        for related in (activity.host, activity.venue, activity.site, activity.organiser, activity.theme):
+            if related is not None and related.updated_at is not None:
+                stamps.append(related.updated_at)
+    return max(stamps).astimezone(UTC).replace(microsecond=0)
 
 
 def calendar_name(scope: FeedScope) -> str:
@@ -273,17 +314,18 @@ def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
     return list(db.session.scalars(statement))
 
 
-def render_feed(scope: FeedScope, now: datetime, last_modified: datetime) -> FeedBody:
+def render_feed(scope: FeedScope, now: datetime) -> FeedBody:
     """Build the feed's bytes (METHOD:PUBLISH) with the refresh hints clients read."""
     base_url = current_app.config["BASE_URL"]
+    activities = feed_activities(scope, now)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        events = [build_vevent(a, base_url=base_url) for a in feed_activities(scope, now)]
+        events = [build_vevent(a, base_url=base_url) for a in activities]
         calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
     calendar.add("X-WR-TIMEZONE", calendar_zone().key)
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
     body = calendar.to_ical()
-    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified)
+    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(activities, now))
 
 
 def etag_of(body: bytes) -> str:
@@ -343,17 +385,19 @@ def feed_cache() -> FeedCache:
     return cache
 
 
-def current_feed(scope: FeedScope, now: datetime, floor: datetime | None = None) -> tuple[FeedVersion, FeedBody | None]:
+def current_feed(
+    scope: FeedScope, now: datetime, state: tuple | None = None
+) -> tuple[FeedVersion, FeedBody | None]:
     """The feed's version and, when this process has rendered it already, the cached body."""
-    version = feed_version(scope, now, floor)
+    version = feed_version(scope, now, state)
     return version, feed_cache().get(version.key)
 
 
-def feed_body(scope: FeedScope, now: datetime, floor: datetime | None = None) -> FeedBody:
+def feed_body(scope: FeedScope, now: datetime) -> FeedBody:
     """The feed's bytes: from the cache when the version is unchanged, else rebuilt and cached."""
-    version, cached = current_feed(scope, now, floor)
+    version, cached = current_feed(scope, now)
     if cached is not None:
         return cached
-    rendered = render_feed(scope, now, version.last_modified)
+    rendered = render_feed(scope, now)
     feed_cache().put(version.key, rendered)
     return rendered

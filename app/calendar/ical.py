@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vText
 
 from app.events.models import Activity, ActivityKind, ActivityStatus
 
@@ -29,6 +29,37 @@ ICAL_STATUS = {
     ActivityStatus.completed: "CONFIRMED",
     ActivityStatus.cancelled: "CANCELLED",
 }
+
+
+def escape_text(value: str) -> str:
+    """RFC 5545 TEXT escaping: backslash first, then ; , and line breaks."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+class Text(vText):
+    """TEXT escaped exactly by RFC 5545.
+
+    icalendar 7.3's own escaping first rewrites a literal backslash + "N" to "\\n", so a title
+    such as "C:\\New" would come back with a line break (found by the property-based test).
+    """
+
+    def to_ical(self) -> bytes:
+        return escape_text(str(self)).encode(self.encoding)
+
+
+class Categories(vCategory):
+    """CATEGORIES whose values are escaped by Text."""
+
+    def __init__(self, values: list[str]) -> None:
+        super().__init__(list(values))
+        self.cats = [Text(value) for value in values]
 
 
 def calendar_zone() -> ZoneInfo:
@@ -94,12 +125,12 @@ def build_vevent(
     event.add("LAST-MODIFIED", changed)
     event.add("CREATED", _utc(activity.created_at))
     event.add("SEQUENCE", activity.sequence or 0)
-    event.add("SUMMARY", activity.title)
+    event.add("SUMMARY", Text(activity.title))
     event.add("DTSTART", activity.starts_at.astimezone(zone))
     event.add("DTEND", activity.ends_at.astimezone(zone))
     event.add("STATUS", ICAL_STATUS[activity.status])
     if activity.place:
-        event.add("LOCATION", activity.place)
+        event.add("LOCATION", Text(activity.place))
     organiser = activity.organiser
     if organiser is not None and organiser.email:
         event.add("ORGANIZER", _address(organiser.email, organiser.name))
@@ -111,8 +142,8 @@ def build_vevent(
     categories = [activity.kind_label]
     if activity.theme is not None:
         categories.append(activity.theme.title)
-    event.add("CATEGORIES", categories)
-    event.add("DESCRIPTION", _description(activity, url))
+    event.add("CATEGORIES", Categories(categories))
+    event.add("DESCRIPTION", Text(_description(activity, url)))
     event.add("URL", url)
     event.add("CLASS", "PRIVATE" if activity.kind == ActivityKind.visit else "PUBLIC")
     event.add("TRANSP", "TRANSPARENT" if activity.status == ActivityStatus.cancelled else "OPAQUE")
@@ -166,11 +197,11 @@ def build_calendar(
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method.upper())
     if name:
-        # vText explicitly: icalendar types NAME and X-WR-* as unknown and would not escape "," ";".
-        calendar.add("NAME", vText(name))
-        calendar.add("X-WR-CALNAME", vText(name))
+        # Text explicitly: icalendar types NAME and X-WR-* as unknown and would not escape "," ";".
+        calendar.add("NAME", Text(name))
+        calendar.add("X-WR-CALNAME", Text(name))
     if description:
-        calendar.add("X-WR-CALDESC", vText(description))
+        calendar.add("X-WR-CALDESC", Text(description))
     for tzid, (first, last) in sorted(_local_years(events).items()):
         calendar.add_component(vtimezone(tzid, first, last))
     for event in events:

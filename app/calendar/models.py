@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -81,3 +81,20 @@ class FeedToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<FeedToken {self.id} {self.kind} {self.name}>"
+
+
+class FeedState(db.Model):
+    """One row whose generation grows on every change that can alter a feed.
+
+    Database triggers (migration 0600) bump it on insert/update/delete of activities, co-hosts,
+    alliance memberships, organisations, people, venues and themes, and when an invitation is
+    added, removed or moved to another activity/person/organisation (not when it is answered).
+    Triggers see every writer (ORM, bulk UPDATE, SQL console). The epoch is random per row, so a
+    recreated row never repeats an old (epoch, generation) pair.
+    """
+
+    __tablename__ = "feed_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(BigInteger)

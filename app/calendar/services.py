@@ -6,19 +6,22 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app.audit.services import record
 from app.auth.models import User
-from app.calendar.feeds import FeedScope, feed_kind_for, scope_for
+from app.calendar.feeds import FeedScope, feed_kind_for, scope_for, state_columns
 from app.calendar.models import FeedKind, FeedToken
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.orgs.models import Organisation, Person
+from app.orgs.models import Organisation, OrgKind, Person
 
 # last_polled_at is written at most this often per token (see record_poll).
 POLL_RECORD_INTERVAL = timedelta(minutes=15)
@@ -69,7 +72,58 @@ def find_token(token: str) -> FeedToken | None:
     )
 
 
-def record_poll(token: FeedToken, now: datetime) -> bool:
+@dataclass(frozen=True)
+class PollTarget:
+    """What a feed poll needs to know about its token, read in one query."""
+
+    id: int
+    scope: FeedScope
+    last_polled_at: datetime | None
+    state: tuple  # feed_state (epoch, generation), read in the same query
+
+
+@lru_cache(maxsize=1)
+def _poll_statement():
+    """Built once per process: constructing it (aliases, subqueries) costs more than running it."""
+    subject = aliased(Organisation)
+    home = aliased(Organisation)
+    return (
+        select(
+            FeedToken.id,
+            FeedToken.kind,
+            FeedToken.organisation_id,
+            FeedToken.person_id,
+            FeedToken.last_polled_at,
+            subject.kind,
+            Person.organisation_id,
+            home.kind,
+            *state_columns(),
+        )
+        .outerjoin(subject, subject.id == FeedToken.organisation_id)
+        .outerjoin(Person, Person.id == FeedToken.person_id)
+        .outerjoin(home, home.id == Person.organisation_id)
+        .where(FeedToken.token_hash == bindparam("token_hash"), FeedToken.revoked_at.is_(None))
+    )
+
+
+def find_poll_target(token: str) -> PollTarget | None:
+    """The active token's scope and the feed state, in one indexed query; None if unknown/revoked."""
+    if not token or len(token) > 128:
+        return None
+    # A plain connection rather than the ORM session: this runs on every poll and reads one row.
+    with db.engine.connect() as connection:
+        row = connection.execute(_poll_statement(), {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None
+    token_id, kind, org_id, person_id, polled, org_kind, home_id, home_kind, epoch, generation = row
+    if kind == FeedKind.person:
+        scope = FeedScope(kind.value, person_id, home_id if home_kind == OrgKind.enterprise else None)
+    else:
+        scope = FeedScope(FeedKind(kind).value, org_id, org_id if org_kind == OrgKind.enterprise else None)
+    return PollTarget(token_id, scope, polled, (epoch, generation))
+
+
+def record_poll(token: FeedToken | PollTarget, now: datetime) -> bool:
     """Note a poll cheaply: one conditional UPDATE at most every POLL_RECORD_INTERVAL per token.
 
     The token row is already loaded; when its last_polled_at is recent nothing is written at

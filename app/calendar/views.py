@@ -85,12 +85,12 @@ def _calendar_response(feed: FeedBody, *, filename: str | None = None, max_age: 
     return response
 
 
-def serve_feed(scope: FeedScope, floor=None) -> Response:
+def serve_feed(scope: FeedScope, state: tuple | None = None) -> Response:
     """Answer a feed poll: 304 from the cached ETag when the version is unchanged, else the bytes."""
     now = utcnow()
-    version, cached = current_feed(scope, now, floor)
+    version, cached = current_feed(scope, now, state)
     if cached is None:
-        cached = render_feed(scope, now, version.last_modified)
+        cached = render_feed(scope, now)
         feed_cache().put(version.key, cached)
     return _calendar_response(cached)
 
@@ -99,12 +99,12 @@ def serve_feed(scope: FeedScope, floor=None) -> Response:
 @public
 def feed(token: str):
     """A subscribed calendar (METHOD:PUBLISH); unknown or revoked tokens answer 404."""
-    row = services.find_token(token)
-    if row is None:
+    target = services.find_poll_target(token)
+    if target is None:
         abort(404)
-    if services.record_poll(row, utcnow()):
+    if services.record_poll(target, utcnow()):
         db.session.commit()
-    return serve_feed(services.scope_of_token(row), floor=row.created_at)
+    return serve_feed(target.scope, target.state)
 
 
 @bp.get("/feeds/public.ics")
