@@ -13,7 +13,7 @@ from app import create_app
 from app.auth.access import public
 from app.calendar import services
 from app.calendar.feeds import render_feed
-from app.calendar.views import _calendar_response
+from app.calendar.views import calendar_response
 from app.core.clock import utcnow
 
 
@@ -30,7 +30,7 @@ def create_bench_app() -> Flask:
         if row is None:
             abort(404)
         feed = render_feed(services.scope_of_token(row), utcnow())
-        return _calendar_response(feed)
+        return calendar_response(feed)
 
     @bp.get("/bench/constant")
     @public

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from werkzeug.http import parse_date
 
 from app.auth.models import Role
 from app.calendar import services, views
@@ -259,6 +260,21 @@ def test_triggers_bump_the_feed_state_on_every_change_that_shows(world, app):
     db.session.execute(update(Activity).where(Activity.id == world.county.id).values(sequence=3))
     db.session.commit()
     assert state() == (epoch, generation + 5)
+
+
+def test_last_modified_follows_changes_that_touch_no_activity_row(world, client):
+    paths = make_tokens(world)
+    changed = db.session.scalar(select(FeedState.changed_at))
+    assert changed.tzinfo is not None and abs(utcnow() - changed) < timedelta(minutes=1)
+    first = parse_date(client.get(paths["e1"]).headers["Last-Modified"])
+    assert first == max(changed.replace(microsecond=0), first)
+    invite(world.county, world.p1)  # the activity row itself is unchanged
+    db.session.commit()
+    later = db.session.scalar(select(FeedState.changed_at))
+    assert later >= changed
+    response = client.get(paths["e1"])
+    assert parse_date(response.headers["Last-Modified"]) == max(first, later.replace(microsecond=0))
+    assert world.uid(world.county).encode() in response.data
 
 
 def test_without_triggers_the_version_falls_back_to_an_aggregate(world, app, client):

@@ -199,9 +199,10 @@ def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class FeedVersion:
-    """The cheap fingerprint of a feed's content."""
+    """The cheap fingerprint of a feed's content, and when the data last changed."""
 
     key: tuple
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -231,10 +232,11 @@ def feed_state_maintained() -> bool:
 
 @lru_cache(maxsize=1)
 def state_columns() -> tuple:
-    """Scalar subqueries reading feed_state's (epoch, generation); to add to a token lookup."""
+    """Scalar subqueries reading feed_state's (epoch, generation, changed_at); to add to a token lookup."""
     return (
         select(FeedState.epoch).where(FeedState.id == 1).scalar_subquery(),
         select(FeedState.generation).where(FeedState.id == 1).scalar_subquery(),
+        select(FeedState.changed_at).where(FeedState.id == 1).scalar_subquery(),
     )
 
 
@@ -246,13 +248,14 @@ def _related_maxima():
 
 
 def feed_version(scope: FeedScope, now: datetime, state: tuple | None = None) -> FeedVersion:
-    """The version key; `state` is feed_state's (epoch, generation) when the caller read it already."""
+    """The version key; `state` is feed_state's (epoch, generation, changed_at) if read already."""
     window = feed_window(now)
     base = (scope, window, current_app.config["BASE_URL"])
     if feed_state_maintained():
         if state is None:
             state = tuple(db.session.execute(select(*state_columns())).one())
-        return FeedVersion(key=(*base, "state", *(v or 0 for v in state)))
+        epoch, generation, changed_at = state
+        return FeedVersion(key=(*base, "state", epoch or 0, generation or 0), changed_at=_aware(changed_at))
     row = db.session.execute(
         select(
             func.count(Activity.id),
@@ -262,7 +265,20 @@ def feed_version(scope: FeedScope, now: datetime, state: tuple | None = None) ->
         ).where(feed_clause(scope, window))
     ).one()
     count, id_sum, *stamps = row
-    return FeedVersion(key=(*base, "aggregate", int(count), int(id_sum), *(str(v) for v in stamps)))
+    known = [_aware(v) for v in stamps if v is not None]
+    return FeedVersion(
+        key=(*base, "aggregate", int(count), int(id_sum), *(str(v) for v in stamps)),
+        changed_at=max(known) if known else None,
+    )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A UTC datetime from a scalar subquery (SQLite may hand back text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _day_start(now: datetime) -> datetime:
@@ -270,14 +286,15 @@ def _day_start(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(UTC)
 
 
-def last_modified_of(activities: list[Activity], now: datetime) -> datetime:
+def last_modified_of(activities: list[Activity], now: datetime, changed_at: datetime | None = None) -> datetime:
     """HTTP Last-Modified: the newest change among the feed's activities and what they show.
 
     At least the start of the window's day (also for an empty feed): the window moves at local
     midnight, so a client asking only If-Modified-Since refetches once a day. It depends on the
     feed's scope only, not on the token, so every token and process sends the same value.
+    `changed_at` (feed_state's last bump) covers changes that touch no activity row.
     """
-    stamps = [_day_start(now)]
+    stamps = [_day_start(now)] + ([changed_at] if changed_at is not None else [])
     for activity in activities:
         stamps.append(activity.updated_at)
         for related in (activity.host, activity.venue, activity.site, activity.organiser, activity.theme):
@@ -314,7 +331,7 @@ def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
     return list(db.session.scalars(statement))
 
 
-def render_feed(scope: FeedScope, now: datetime) -> FeedBody:
+def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = None) -> FeedBody:
     """Build the feed's bytes (METHOD:PUBLISH) with the refresh hints clients read."""
     base_url = current_app.config["BASE_URL"]
     activities = feed_activities(scope, now)
@@ -325,7 +342,7 @@ def render_feed(scope: FeedScope, now: datetime) -> FeedBody:
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
     body = calendar.to_ical()
-    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(activities, now))
+    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(activities, now, changed_at))
 
 
 def etag_of(body: bytes) -> str:
@@ -398,6 +415,6 @@ def feed_body(scope: FeedScope, now: datetime) -> FeedBody:
     version, cached = current_feed(scope, now)
     if cached is not None:
         return cached
-    rendered = render_feed(scope, now)
+    rendered = render_feed(scope, now, version.changed_at)
     feed_cache().put(version.key, rendered)
     return rendered

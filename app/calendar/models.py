@@ -90,7 +90,9 @@ class FeedState(db.Model):
     alliance memberships, organisations, people, venues and themes, and when an invitation is
     added, removed or moved to another activity/person/organisation (not when it is answered).
     Triggers see every writer (ORM, bulk UPDATE, SQL console). The epoch is random per row, so a
-    recreated row never repeats an old (epoch, generation) pair.
+    recreated row never repeats an old (epoch, generation) pair. changed_at is the time of the
+    last bump: feeds use it in Last-Modified, so that a change that touches no activity row (an
+    invitation added, say) still answers If-Modified-Since with the new calendar.
     """
 
     __tablename__ = "feed_state"
@@ -98,3 +100,4 @@ class FeedState(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     epoch: Mapped[int] = mapped_column(BigInteger)
     generation: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

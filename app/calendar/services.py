@@ -79,7 +79,7 @@ class PollTarget:
     id: int
     scope: FeedScope
     last_polled_at: datetime | None
-    state: tuple  # feed_state (epoch, generation), read in the same query
+    state: tuple  # feed_state (epoch, generation, changed_at), read in the same query
 
 
 @lru_cache(maxsize=1)
@@ -111,16 +111,21 @@ def find_poll_target(token: str) -> PollTarget | None:
     if not token or len(token) > 128:
         return None
     # A plain connection rather than the ORM session: this runs on every poll and reads one row.
-    with db.engine.connect() as connection:
+    # On PostgreSQL in autocommit, which saves the BEGIN and ROLLBACK round trips of a
+    # one-statement read (the statement is its own snapshot).
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection:
         row = connection.execute(_poll_statement(), {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    token_id, kind, org_id, person_id, polled, org_kind, home_id, home_kind, epoch, generation = row
+    token_id, kind, org_id, person_id, polled, org_kind, home_id, home_kind, *state = row
     if kind == FeedKind.person:
         scope = FeedScope(kind.value, person_id, home_id if home_kind == OrgKind.enterprise else None)
     else:
         scope = FeedScope(FeedKind(kind).value, org_id, org_id if org_kind == OrgKind.enterprise else None)
-    return PollTarget(token_id, scope, polled, (epoch, generation))
+    return PollTarget(token_id, scope, polled, tuple(state))
 
 
 def record_poll(token: FeedToken | PollTarget, now: datetime) -> bool:

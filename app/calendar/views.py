@@ -70,7 +70,8 @@ def _not_modified(etag: str, last_modified) -> bool:
     return since is not None and last_modified <= since
 
 
-def _calendar_response(feed: FeedBody, *, filename: str | None = None, max_age: int = 0) -> Response:
+def calendar_response(feed: FeedBody, *, filename: str | None = None, max_age: int = 0) -> Response:
+    """The bytes as text/calendar with ETag and Last-Modified, or 304 when the client has them."""
     headers = {
         "ETag": feed.etag,
         "Last-Modified": http_last_modified(feed.last_modified),
@@ -90,9 +91,9 @@ def serve_feed(scope: FeedScope, state: tuple | None = None) -> Response:
     now = utcnow()
     version, cached = current_feed(scope, now, state)
     if cached is None:
-        cached = render_feed(scope, now)
+        cached = render_feed(scope, now, version.changed_at)
         feed_cache().put(version.key, cached)
-    return _calendar_response(cached)
+    return calendar_response(cached)
 
 
 @bp.get("/feeds/<token>.ics")
@@ -136,7 +137,7 @@ def activity_ics(activity_id: int):
         event = build_vevent(activity, base_url=current_app.config["BASE_URL"])
         body = build_calendar([event], method="PUBLISH").to_ical()
     feed = FeedBody(body=body, etag=etag_of(body), last_modified=activity.updated_at.replace(microsecond=0))
-    return _calendar_response(feed, filename=f"linghang-activity-{activity.id}.ics")
+    return calendar_response(feed, filename=f"linghang-activity-{activity.id}.ics")
 
 
 @bp.app_template_global()

@@ -45,6 +45,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('epoch', sa.BigInteger(), nullable=False),
     sa.Column('generation', sa.BigInteger(), nullable=False),
+    sa.Column('changed_at', app.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_feed_state'))
     )
     # ### end Alembic commands ###
@@ -64,8 +65,8 @@ FEED_TRIGGERS = [
     ('invitation', ['INSERT', 'UPDATE OF activity_id, person_id, organisation_id', 'DELETE']),
 ]
 BUMP = (
-    "INSERT INTO feed_state (id, epoch, generation) VALUES (1, {epoch}, 1) "
-    "ON CONFLICT (id) DO UPDATE SET generation = feed_state.generation + 1"
+    "INSERT INTO feed_state (id, epoch, generation, changed_at) VALUES (1, {epoch}, 1, {now}) "
+    "ON CONFLICT (id) DO UPDATE SET generation = feed_state.generation + 1, changed_at = {now}"
 )
 
 
@@ -77,7 +78,7 @@ def create_feed_triggers():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
             "CREATE OR REPLACE FUNCTION linghang_feed_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN " + BUMP.format(epoch="floor(random() * 9007199254740991)::bigint") + "; RETURN NULL; END $$"
+            "BEGIN " + BUMP.format(epoch="floor(random() * 9007199254740991)::bigint", now="clock_timestamp()") + "; RETURN NULL; END $$"
         )
         for table, events in FEED_TRIGGERS:
             for event in events:
@@ -86,11 +87,11 @@ def create_feed_triggers():
                     "FOR EACH STATEMENT EXECUTE FUNCTION linghang_feed_bump()"
                 )
     else:
+        bump = BUMP.format(epoch="abs(random() % 9007199254740991)", now="strftime('%Y-%m-%d %H:%M:%f', 'now')")
         for table, events in FEED_TRIGGERS:
             for event in events:
                 op.execute(
-                    f"CREATE TRIGGER {trigger_name(table, event)} AFTER {event} ON {table} "
-                    f"BEGIN {BUMP.format(epoch='abs(random() % 9007199254740991)')}; END"
+                    f"CREATE TRIGGER {trigger_name(table, event)} AFTER {event} ON {table} BEGIN {bump}; END"
                 )
 
 
