@@ -380,7 +380,9 @@ def test_feed_poll_sets_last_polled_at(world, client):
 def test_contact_creates_a_link_shown_once_and_it_works(world, client, login_as):
     contact = login_as(factories.user(Role.contact, org=world.e1))
     page = client.get("/subscribe").get_data(as_text=True)
-    assert "订阅" in page and "Outlook" in page and "<svg" in page
+    assert "订阅" in page and "<svg" in page
+    for client_name in ("Outlook", "谷歌日历", "苹果日历", "其他手机日历", "webcal://linghang.test/feeds/public.ics"):
+        assert client_name in page
     assert world.e1.name in page and world.e2.name not in page
     response = client.post("/subscribe", data={"name": "办公室 Outlook", "subject": f"org:{world.e1.id}"})
     assert response.status_code == 302
