@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime as http_date
 
+import icalendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from app.calendar.feeds import (
     render_feed,
     scope_for,
 )
+from app.calendar.ical import build_calendar, build_vevent
 from app.calendar.models import FeedKind, FeedState, FeedToken
 from app.core.clock import utcnow
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
@@ -537,3 +539,28 @@ def test_awkward_titles_read_the_same_in_three_parsers(app, titles):
         ]
     finally:
         db.session.rollback()
+
+
+# -- the shared builder ---------------------------------------------------------------
+
+def test_builder_quotes_parameters_and_keeps_method_a_parameter(app):
+    now = utcnow()
+    organiser = factories.person(name="王, 五", email="wang@example.com")
+    guest = factories.person(name='李"四";', email="li@example.com")
+    activity = factories.activity(title="圆桌会", organiser=organiser, starts_at=now + timedelta(days=2), updated_at=now)
+    db.session.commit()
+    with app.test_request_context():
+        event = build_vevent(activity, base_url="https://linghang.example.gov.cn", attendee=guest)
+        body = build_calendar([event], method="request").to_ical()
+    text = body.decode().replace("\r\n ", "")
+    assert "METHOD:REQUEST" in text
+    assert f"UID:activity-{activity.id}@linghang.example.gov.cn" in text
+    assert 'ORGANIZER;CN="王, 五":mailto:wang@example.com' in text
+    attendee = [line for line in text.split("\r\n") if line.startswith("ATTENDEE")][0]
+    assert "PARTSTAT=NEEDS-ACTION" in attendee and "RSVP=TRUE" in attendee and "ROLE=REQ-PARTICIPANT" in attendee
+    assert attendee.endswith(":mailto:li@example.com")
+    (events,) = read_all([body])
+    assert events[0]["summary"] == "圆桌会"
+    parsed = icalendar.Calendar.from_ical(body).walk("VEVENT")[0]
+    assert parsed["ORGANIZER"].params["CN"] == "王, 五"
+    assert parsed["ATTENDEE"].params["CN"] == '李"四";'
