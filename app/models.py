@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.calendar.models import FeedState, FeedToken
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
@@ -13,6 +14,8 @@ __all__ = [
     "ActivitySeries",
     "AllianceMembership",
     "AuditEntry",
+    "FeedState",
+    "FeedToken",
     "InstructorAssignment",
     "Invitation",
     "InvitationToken",
