@@ -4,8 +4,24 @@ from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, MonthlyTheme
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
+from app.problems.models import (
+    ActivityFeedback,
+    ActivityPhoto,
+    ActivityRecord,
+    FollowUp,
+    Outcome,
+    Problem,
+    ProblemStep,
+)
 
 __all__ = [
+    "ActivityFeedback",
+    "ActivityPhoto",
+    "ActivityRecord",
+    "FollowUp",
+    "Outcome",
+    "Problem",
+    "ProblemStep",
     "Activity",
     "AllianceMembership",
     "AuditEntry",
