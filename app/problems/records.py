@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import bleach
 from flask import current_app
 from flask_babel import gettext as _
+from markupsafe import escape
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
@@ -18,6 +20,7 @@ from app.orgs.models import Person
 from app.problems.models import ActivityPhoto, ActivityRecord
 
 ALLOWED_TAGS = ["p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h3", "h4", "blockquote"]
+HTML_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^>]*)?/?>")
 PHOTO_LIMIT = 5 * 1024 * 1024  # per file; the whole request is capped by MAX_CONTENT_LENGTH
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
@@ -27,8 +30,9 @@ def sanitise_minutes(text: str | None) -> str | None:
     text = (text or "").strip()
     if not text:
         return None
-    if "<" not in text:
-        text = "<br>".join(bleach.clean(line) for line in text.splitlines())
+    if not HTML_TAG.search(text):
+        # Plain text: escape it and keep its line breaks.
+        return "<br>".join(str(escape(line)) for line in text.splitlines())
     return bleach.clean(text, tags=ALLOWED_TAGS, attributes={}, strip=True)
 
 
