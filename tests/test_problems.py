@@ -213,7 +213,8 @@ def test_on_site_entry_keeps_what_was_typed(app, client, login_as, world):
     )
     assert response.status_code == 302
     problem = db.session.scalar(select(Problem))
-    assert problem.activity_id == activity.id and problem.department_id == department.id and problem.status == S.accepted
+    assert problem.activity_id == activity.id and problem.department_id == department.id and problem.status == S.assigned
+    assert problem.deadline == date(2026, 3, 16) or problem.deadline > date(2026, 3, 16)
 
 
 def test_entry_page_offers_the_activity_enterprises_first(app, client, login_as):

@@ -181,7 +181,8 @@ def record_problem(
     resolution: str | None = None,
     raised_by: Person | None = None,
 ) -> Problem:
-    """Enter what an enterprise raised: 受理, or 办结 at once when it was solved on site."""
+    """Enter what an enterprise raised: 受理; 交办 at once when a department took it on the spot;
+    办结 at once when it was solved on site."""
     enterprise = db.session.get(Organisation, enterprise_id)
     if enterprise is None or enterprise.kind != OrgKind.enterprise:
         raise ValidationFailed(_("Choose the enterprise that raised it."), "enterprise")
@@ -203,6 +204,10 @@ def record_problem(
         problem.resolution = resolution
         problem.resolved_on = local_date(now)
         _step(problem, recorder, "resolve_on_site", S.resolved, resolution, now)
+    elif department is not None:
+        # The department took it on the spot: 交办 at once, with the category's deadline.
+        problem.deadline = default_deadline(category, local_date(now))
+        _step(problem, recorder, "assign", S.assigned, department.name, now, {"department_id": [None, department.id]})
     db.session.flush()
     return problem
 
