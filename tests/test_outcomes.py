@@ -185,3 +185,24 @@ def test_carry_forward_on_the_next_activity(app, client, login_as):
     login_as("organiser")
     body = client.get(f"/activities/{second.id}").get_data(as_text=True)
     assert "上次没解决的" in body and "上次已解决的" not in body
+
+
+def test_loan_and_mediation_outcomes(app, client, login_as):
+    from app.problems.models import Outcome
+
+    login_as("organiser")
+    assert client.get("/outcomes").status_code == 200
+    bad = client.post("/outcomes", data={"kind": "loan", "recorded_on": "2026-04-20", "amount_wan": "500", "note": "银行报送"})
+    assert bad.status_code == 422 and "请填写贷款金额和获贷企业数" in bad.get_data(as_text=True)
+    future = client.post("/outcomes", data={"kind": "mediation", "recorded_on": "2999-01-01", "cases": 3, "note": "调解"})
+    assert future.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Outcome)) == 0
+    ok = client.post("/outcomes", data={"kind": "loan", "recorded_on": "2026-04-20", "amount_wan": "500", "enterprise_count": 4, "note": "银行报送"})
+    assert ok.status_code == 302
+    outcome = db.session.scalar(select(Outcome))
+    assert outcome.amount_wan == 500 and outcome.enterprise_count == 4
+
+
+def test_outcomes_are_for_organisers(app, client, login_as):
+    login_as("contact")
+    assert client.get("/outcomes").status_code == 403

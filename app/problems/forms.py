@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import MultiCheckboxField, strip_filter
-from app.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS
+from app.problems.models import CATEGORY_LABELS, OUTCOME_LABELS, SATISFACTION_LABELS
 
 TEXT = [strip_filter]
 
@@ -87,3 +87,16 @@ class FeedbackForm(FlaskForm):
     resolved = MultiCheckboxField(_l("Resolved for us"), coerce=int)
     category = SelectField(_l("Category"), choices=_categories, default="other")
     description = TextAreaField(_l("A new problem (optional)"), filters=TEXT, validators=[Optional(), Length(max=5000)])
+
+
+class OutcomeForm(FlaskForm):
+    """Loans a bank reported after matchmaking, or disputes mediated, counted outside single problems."""
+
+    kind = SelectField(_l("Kind"), choices=lambda: [(k.value, str(v)) for k, v in OUTCOME_LABELS.items()])
+    recorded_on = DateField(_l("Date"), validators=[DataRequired()])
+    amount_wan = DecimalField(_l("Loan (10,000 yuan)"), places=2, validators=[Optional(), NumberRange(min=0)])
+    enterprise_count = IntegerField(_l("Enterprises reached"), validators=[Optional(), NumberRange(min=0, max=100000)])
+    cases = IntegerField(_l("Cases"), validators=[Optional(), NumberRange(min=0, max=100000)])
+    alliance = SelectField(_l("Alliance"), coerce=int, validators=[Optional()])
+    department = SelectField(_l("Department"), coerce=int, validators=[Optional()])
+    note = TextAreaField(_l("Source and note"), filters=TEXT, validators=[DataRequired(), Length(max=300)])

@@ -480,3 +480,30 @@ def record_attendee_feedback(
             description=new_problem["description"], now=now, recorder=person, activity=activity, raised_by=person,
         )
     return feedback, raised
+
+
+def record_outcome(
+    *, kind, recorded_on: date, note: str, now: datetime, amount_wan: Decimal | None = None,
+    enterprise_count: int | None = None, cases: int | None = None, alliance_id: int | None = None,
+    department_id: int | None = None,
+):
+    """Record loans reported by banks (amount and enterprises reached) or disputes mediated (cases)."""
+    from app.problems.models import Outcome, OutcomeKind
+
+    if recorded_on > local_date(now):
+        raise ValidationFailed(_("The date cannot be in the future."), "recorded_on")
+    if kind == OutcomeKind.loan and (not amount_wan or not enterprise_count):
+        raise ValidationFailed(_("Give the amount and how many enterprises the loans reached."), "amount_wan")
+    if kind == OutcomeKind.mediation and not cases:
+        raise ValidationFailed(_("Give the number of cases mediated."), "cases")
+    outcome = Outcome(
+        kind=kind, recorded_on=recorded_on, note=_required(note, "note", _("Say where the figure comes from.")),
+        amount_wan=amount_wan if kind == OutcomeKind.loan else None,
+        enterprise_count=enterprise_count or 0 if kind == OutcomeKind.loan else 0,
+        cases=cases or 0 if kind == OutcomeKind.mediation else 0,
+        alliance_id=alliance_id or None, department_id=department_id or None, created_at=now,
+    )
+    db.session.add(outcome)
+    db.session.flush()
+    record(outcome, "create", {"kind": [None, kind], "amount_wan": [None, str(amount_wan) if amount_wan else None], "cases": [None, outcome.cases]}, now=now)
+    return outcome

@@ -46,6 +46,7 @@ from app.problems.models import (
     CATEGORY_LABELS,
     EXTENSION_LABELS,
     OPEN_STATUSES,
+    OUTCOME_LABELS,
     STATUS_LABELS,
     ActivityFeedback,
     ActivityPhoto,
@@ -506,3 +507,34 @@ def inject_helpers() -> dict:
 
 def max_upload_mb() -> int:
     return current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+
+
+@bp.route("/outcomes", methods=["GET", "POST"])
+@roles_required(Role.organiser)
+def outcomes():
+    """Loans reported by banks and disputes mediated, counted on the dashboard with the ledger."""
+    from app.problems.forms import OutcomeForm
+    from app.problems.models import Outcome, OutcomeKind
+
+    form = OutcomeForm()
+    form.alliance.choices = [(0, "—")] + [(a.id, a.display_name) for a in organisations_of_kind(OrgKind.alliance)]
+    form.department.choices = [(0, "—")] + [(d.id, d.display_name) for d in organisations_of_kind(OrgKind.department)]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.record_outcome(
+                kind=OutcomeKind(form.kind.data), recorded_on=form.recorded_on.data, note=form.note.data, now=utcnow(),
+                amount_wan=form.amount_wan.data, enterprise_count=form.enterprise_count.data, cases=form.cases.data,
+                alliance_id=form.alliance.data, department_id=form.department.data,
+            )
+        except ValidationFailed as failure:
+            db.session.rollback()
+            show_failure(form, failure)
+        else:
+            db.session.commit()
+            flash(_("The outcome was recorded."), "success")
+            return redirect(url_for("problems.outcomes"))
+    if request.method == "POST":
+        status = 422
+    items = list(db.session.scalars(select(Outcome).order_by(Outcome.recorded_on.desc(), Outcome.id.desc()).limit(200)))
+    return render_template("problems/outcomes.html", form=form, items=items, labels=OUTCOME_LABELS), status
