@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.auth.access import any_role, roles_required
 from app.auth.models import Role
@@ -148,7 +149,11 @@ def filter_choices(user) -> dict:
 def ledger():
     """The ledger (台账) this account may see, with filters."""
     filters = read_filters(current_user)
-    statement = visible_problems(current_user, filters).order_by(Problem.raised_at.desc(), Problem.id.desc())
+    statement = (
+        visible_problems(current_user, filters)
+        .options(joinedload(Problem.enterprise), joinedload(Problem.department))
+        .order_by(Problem.raised_at.desc(), Problem.id.desc())
+    )
     return render_template(
         "problems/ledger.html", page=paginate(statement), filters=filters, today=local_today(),
         args=request.args.to_dict(), **filter_choices(current_user),
