@@ -179,8 +179,40 @@ def attendance_from_records(activity_ids) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-# The invitations / check-in feature replaces this with its own (expected, present) aggregate.
-attendance_source: Callable[[object], tuple[int, int]] = attendance_from_records
+def attendance_from_check_in(activity_ids) -> tuple[int, int]:
+    """Expected seats (accepted, not waitlisted, not walk-ins) and those of them that came, from
+    the invitations' check-in (as in app.invitations.services.attendance_summary); activities
+    without invitations fall back to the numbers in their record."""
+    from app.invitations.models import Answer, Invitation  # type: ignore[import-not-found]
+
+    expected_seat = (
+        Invitation.is_walk_in.is_(False) & (Invitation.answer == Answer.accepted) & Invitation.waitlisted_at.is_(None)
+    )
+    came = func.coalesce(Invitation.checked_in_count, 0)
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((expected_seat, Invitation.seats), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((expected_seat, case((came < Invitation.seats, came), else_=Invitation.seats)), else_=0)), 0
+            ),
+        ).where(Invitation.activity_id.in_(activity_ids))
+    ).one()
+    held = activity_ids.subquery()
+    uninvited = select(held.c[0]).where(~exists().where(Invitation.activity_id == held.c[0]))
+    expected, present = attendance_from_records(uninvited)
+    return int(row[0]) + expected, int(row[1]) + present
+
+
+def _default_attendance_source() -> Callable[[object], tuple[int, int]]:
+    try:
+        import app.invitations.models  # noqa: F401  # type: ignore[import-not-found]
+    except ImportError:
+        return attendance_from_records
+    return attendance_from_check_in
+
+
+# Pluggable: check-in once the invitations feature is present, else the activity records.
+attendance_source: Callable[[object], tuple[int, int]] = _default_attendance_source()
 
 
 def figures(filters: LedgerFilter, now: datetime, today: date, scope=None) -> Figures:
