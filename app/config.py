@@ -68,7 +68,7 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
-        # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/rules.py).
+        # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
         self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
 
 
