@@ -206,3 +206,14 @@ def test_loan_and_mediation_outcomes(app, client, login_as):
 def test_outcomes_are_for_organisers(app, client, login_as):
     login_as("contact")
     assert client.get("/outcomes").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["contact", "liaison"])
+def test_only_recorders_enter_problems_and_records(app, client, login_as, role):
+    activity = factories.activity(status="completed")
+    db.session.commit()
+    login_as(role)
+    assert client.get("/problems/new").status_code == 403
+    assert client.post(f"/activities/{activity.id}/record", data={"decisions": "x"}).status_code == 403
+    assert client.post(f"/activities/{activity.id}/photos", data={"photo": (io.BytesIO(PNG), "a.png")}, content_type="multipart/form-data").status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(ActivityPhoto)) == 0
