@@ -65,9 +65,22 @@ def register_blueprints(app: Flask) -> None:
     from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
+    from app.problems.views import bp as problems_bp
     from app.reminders.views import bp as reminders_bp
+    from app.stats.views import bp as stats_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp, reminders_bp, calendar_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        orgs_bp,
+        events_bp,
+        audit_bp,
+        invitations_bp,
+        reminders_bp,
+        calendar_bp,
+        problems_bp,
+        stats_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

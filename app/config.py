@@ -81,6 +81,8 @@ class Config:
         self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
         self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))
         self.FEED_CACHE_BYTES = int(os.environ.get("FEED_CACHE_MB", "64")) * 1024 * 1024
+        # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
+        self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
 
 
 class TestConfig(Config):

@@ -21,6 +21,8 @@ from app.orgs.models import (
     Person,
     Venue,
 )
+from app.problems.demo import load_problems
+from app.problems.models import Outcome, Problem
 
 INSTRUCTOR_COUNT = 12
 
@@ -191,6 +193,7 @@ def load(now: datetime | None = None) -> dict[str, int]:
     organiser = db.session.scalar(select(Person).where(Person.email == "organiser@linghang.demo"))
     _activities(year, now, committee, alliances, departments, venues, themes, by_alliance, instructors, organiser)
     db.session.flush()
+    load_problems(now, enterprises, departments, organiser)
     return counts()
 
 
@@ -256,7 +259,7 @@ def _activities(year, now, committee, alliances, departments, venues, themes, by
 
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
-    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity]
+    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity, Problem, Outcome]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
     }
