@@ -27,6 +27,7 @@ from app.problems.models import (
     Satisfaction,
 )
 from app.problems.queries import problem_visibility
+from app.problems.reminders import plan_problem
 
 S = ProblemStatus
 
@@ -150,6 +151,7 @@ def _step(problem: Problem, actor: Person | None, action: str, target: ProblemSt
     db.session.add(step)
     db.session.flush()
     record(problem, action, {"status": [before, problem.status], **(changes or {})}, note=(note or "")[:500] or None, now=now)
+    plan_problem(problem, now)
     return step
 
 
