@@ -347,3 +347,68 @@ def test_a_completed_activity_s_answer_page_links_to_feedback(app, client):
     with time_machine.travel(activity.ends_at - timedelta(minutes=30), tick=False):
         page = client.get(f"/rsvp/{token}").get_data(as_text=True)
     assert f"/rsvp/{token}/feedback" in page
+
+
+# -- 4. dashboard attendance and the on-site entry ----------------------------------------
+
+def test_dashboard_attendance_is_the_check_in_of_attendance_summary(app):
+    from app.invitations.services import attendance_summary
+    from app.problems.queries import LedgerFilter
+    from app.stats import services as stats
+
+    held = factories.activity(status="completed", starts_at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
+    factories.answered_invitation(held, checked_in_count=2).seats = 3
+    factories.answered_invitation(held, checked_in_count=4)  # extra people do not count twice
+    factories.answered_invitation(held, checked_in_count=0)
+    factories.answered_invitation(held, waitlisted_at=NOW, checked_in_count=0)
+    factories.answered_invitation(held, answer="declined")
+    factories.answered_invitation(held, is_walk_in=True, checked_in_count=2)
+    db.session.commit()
+    summary = attendance_summary(held.id)
+    figures = stats.figures(LedgerFilter(), datetime(2026, 3, 5, tzinfo=UTC), date(2026, 3, 5))
+    assert (figures.expected, figures.present) == (summary.expected, summary.expected - summary.absent) == (5, 3)
+
+
+def test_on_site_entry_lists_the_activity_s_invitees_first(app, client, login_as):
+    factories.organisation(OrgKind.enterprise, name="A甲企业")
+    invitee = factories.organisation(OrgKind.enterprise, name="Z被邀请企业")
+    walk_in = factories.organisation(OrgKind.enterprise, name="Y现场企业")
+    activity = factories.activity()
+    factories.answered_invitation(activity, factories.person(invitee))
+    factories.answered_invitation(activity, factories.person(walk_in), is_walk_in=True, checked_in_count=1)
+    login_as("organiser")
+    html = client.get(f"/problems/new?activity={activity.id}").get_data(as_text=True)
+    assert html.index("Z被邀请企业") < html.index("Y现场企业") < html.index("A甲企业")
+
+
+# -- 5. the demo -------------------------------------------------------------------------
+
+def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
+    from app.calendar.feeds import scope_for, subject_clause
+    from app.demo.services import load
+    from app.events.models import Activity
+    from app.orgs.models import Organisation
+    from app.problems.models import FollowUp, Problem
+
+    load(now=datetime(2026, 6, 15, tzinfo=UTC))
+    db.session.commit()
+    links = db.session.execute(
+        select(FollowUp.activity_id, Problem.department_id, Problem.enterprise_id, Activity.site_id)
+        .join(Problem, Problem.id == FollowUp.problem_id)
+        .join(Activity, Activity.id == FollowUp.activity_id)
+    ).all()
+    assert len(links) >= 3
+
+    def feed_ids(kind, org_id):
+        scope = scope_for(kind, db.session.get(Organisation, org_id))
+        return set(db.session.scalars(select(Activity.id).where(subject_clause(scope))))
+
+    departments = list(db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.department)))
+    for activity_id, department_id, enterprise_id, site_id in links[:4]:
+        assert enterprise_id == site_id
+        assert activity_id in feed_ids("department", department_id)
+        assert activity_id in feed_ids("organisation", enterprise_id)
+        other_department = next(d for d in departments if d != department_id)
+        assert activity_id not in feed_ids("department", other_department)
+        other_enterprise = next(e for _a, _d, e, _s in links if e != enterprise_id)
+        assert activity_id not in feed_ids("organisation", other_enterprise)

@@ -259,7 +259,9 @@ def _activities(year, now, committee, alliances, departments, venues, themes, by
 
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
-    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity, Problem, Outcome]
+    from app.problems.models import FollowUp
+
+    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity, Problem, Outcome, FollowUp]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
     }
