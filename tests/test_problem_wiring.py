@@ -194,6 +194,29 @@ def test_a_recorded_or_cancelled_follow_up_visit_is_not_reminded(app, smtp_serve
     assert [k for k, _e, _d in pending() if k == ReminderKind.follow_up_due] == []
 
 
+def test_a_rescheduled_or_cancelled_follow_up_visit_moves_or_drops_its_reminder(app, smtp_server):
+    from app.events.signals import activity_cancelled, activity_updated
+
+    ledger = Ledger()
+    ledger.assign()
+    starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
+    visit = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+                                        starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW).activity
+    db.session.commit()
+    later = starts + timedelta(days=2)
+    visit.starts_at, visit.ends_at = later, later + timedelta(hours=1)
+    activity_updated.send(visit, now=NOW + timedelta(hours=1), changes={"starts_at": [starts, later]})
+    db.session.commit()
+    assert [d for k, _e, d in pending() if k == ReminderKind.follow_up_due] == [later - timedelta(hours=15)]
+    visit.status = "cancelled"
+    activity_cancelled.send(visit, now=NOW + timedelta(hours=2), reason="企业停产")
+    db.session.commit()
+    assert [k for k, _e, _d in pending() if k == ReminderKind.follow_up_due] == []
+    reminders.sweep(later)
+    dispatch.deliver_due(later)
+    assert ledger.instructor.person.email not in recipients(smtp_server)
+
+
 # -- 2. calendar feeds -----------------------------------------------------------------
 
 def _feed_world():

@@ -239,8 +239,19 @@ def problem_mail(reminder: Reminder, now: datetime) -> EmailMessage | None:
     return emails._message(person.name if person else reminder.email, person.email if person and person.email else reminder.email, subject, lines, link)
 
 
+def _visit_changed(sender: Activity, now: datetime, **_kwargs) -> None:
+    """A follow-up visit rescheduled (or published again): move its instructor's reminder."""
+    problem = db.session.scalar(select(Problem).join(FollowUp, FollowUp.problem_id == Problem.id).where(FollowUp.activity_id == sender.id))
+    if problem is not None:
+        plan_problem(problem, now)
+
+
 def install() -> None:
-    """Register the subject check and the mail builders (idempotent; done on import)."""
+    """Register the subject check, the mail builders and the visit receivers (idempotent; done on import)."""
+    from app.events.signals import activity_published, activity_updated
+
+    activity_published.connect(_visit_changed, weak=False)
+    activity_updated.connect(_visit_changed, weak=False)
     reminders.register_subject_check(SubjectType.problem.value, problem_still_wanted)
     for kind in (ReminderKind.problem_due, ReminderKind.problem_overdue, ReminderKind.problem_escalation, ReminderKind.follow_up_due):
         emails.builders[kind.value] = problem_mail
