@@ -74,6 +74,15 @@ def test_assigning_plans_the_liaison_reminder_and_the_overdue_escalation(app):
     ]
 
 
+def test_reminder_times_are_configurable(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PROBLEM_REMIND_WORKING_DAYS", 5)
+    monkeypatch.setitem(app.config, "PROBLEM_REMIND_HOUR", 14)
+    ledger = Ledger()
+    ledger.assign()
+    # Five working days before Tuesday 10 March is Tuesday 3 March; 14:00 Beijing is 06:00 UTC.
+    assert [(k, d) for k, _e, d in pending()][0] == (ReminderKind.problem_due, datetime(2026, 3, 3, 6, 0, tzinfo=UTC))
+
+
 def test_due_and_not_yet_due_with_a_chinese_mail(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
@@ -291,7 +300,7 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_feedback_link_rule_answer_until_the_end_feedback_for_30_days(app):
+def test_feedback_link_rule_answer_until_the_end_feedback_for_30_days(app, monkeypatch):
     from app.invitations import services as invitations
 
     activity, invitation, token, _r, _f = _attended()
@@ -300,7 +309,7 @@ def test_feedback_link_rule_answer_until_the_end_feedback_for_30_days(app):
     assert invitations.invitation_for_token(token, end, for_feedback=True) is invitation
     assert invitations.invitation_for_token(token, end + timedelta(days=30) - timedelta(seconds=1), for_feedback=True) is invitation
     assert invitations.invitation_for_token(token, end + timedelta(days=30), for_feedback=True) is None
-    app.config["INVITATION_FEEDBACK_DAYS"] = 7
+    monkeypatch.setitem(app.config, "INVITATION_FEEDBACK_DAYS", 7)
     assert invitations.invitation_for_token(token, end + timedelta(days=8), for_feedback=True) is None
     activity.status = "cancelled"
     assert invitations.invitation_for_token(token, end + timedelta(days=1), for_feedback=True) is None
