@@ -13,7 +13,12 @@ from app.audit.services import diff, record
 from app.core.clock import to_local
 from app.core.errors import ValidationFailed
 from app.core.i18n import format_range
-from app.events.conflicts import organisation_conflicts, venue_capacity, venue_conflicts
+from app.events.conflicts import (
+    MAX_DURATION,
+    organisation_conflicts,
+    venue_capacity,
+    venue_conflicts,
+)
 from app.events.models import (
     Activity,
     ActivityKind,
@@ -140,6 +145,8 @@ def check_times(starts_at: datetime, ends_at: datetime, field_name: str = "start
         raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), field_name)
     if ends_at <= starts_at:
         raise ValidationFailed(_("The end must be after the start."), "ends_at")
+    if ends_at - starts_at > MAX_DURATION:
+        raise ValidationFailed(_("An activity lasts at most seven days."), "ends_at")
 
 
 def _org_of_kind(org_id: int | None, kinds: tuple[OrgKind, ...], field_name: str) -> Organisation | None:

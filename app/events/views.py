@@ -443,7 +443,8 @@ def _filter_options() -> dict:
         "statuses": ACTIVITY_STATUS_LABELS,
         "alliances": organisations_of_kind(OrgKind.alliance),
         "themes": db.session.scalars(select(MonthlyTheme).order_by(MonthlyTheme.year.desc(), MonthlyTheme.month)).all(),
-        "organisations": organisations_of_kind(OrgKind.department, OrgKind.alliance, OrgKind.enterprise)
+        # Departments and alliances; an enterprise's activities are filtered from a link (?organisation=id).
+        "organisations": organisations_of_kind(OrgKind.department, OrgKind.alliance)
         if current_user.is_staff or current_user.role == Role.liaison else [],
         "filter_args": {k: v for k, v in request.args.items() if k in FILTERS and v},
     }
