@@ -117,7 +117,7 @@ def test_create_publish_reschedule_cancel_over_http(app, client, login_as, world
     db.session.refresh(activity)
     assert (activity.status, activity.sequence) == (ActivityStatus.cancelled, 2)
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
-    assert "天气原因" in page and "reschedule" in page
+    assert "天气原因" in page and "改期 · 开始时间、结束时间" in page
 
 
 def test_venue_conflict_blocks_then_override_with_reason_saves(app, client, login_as, world):
@@ -182,3 +182,21 @@ def test_calendar_filters(app, client, login_as, world):
     page = client.get("/calendar/agenda?day=2026-12-01&status=draft").get_data(as_text=True)
     assert "圆桌一" in page and "沙龙一" not in page
     assert client.get("/calendar?year=1999&month=1").status_code == 404
+
+
+def test_themed_day_joins_its_month_theme_and_the_year_plan_shows_it(app, client, login_as, world):
+    theme = factories.theme(2026, 12, title="数字化转型")
+    db.session.commit()
+    login_as("organiser")
+    client.post("/activities/new", data=form(world, kind="themed_day", title="12月主题党日", action="publish"))
+    activity = db.session.scalar(select(Activity))
+    assert activity.theme_id == theme.id
+    page = client.get("/themes?year=2026").get_data(as_text=True)
+    assert "数字化转型" in page and "12月主题党日" in page and "已发布" in page
+    page = client.get("/themes/plan/2026/print").get_data(as_text=True)
+    assert "2026年度活动计划" in page and "@page { size: A4" in page and "12月主题党日" in page
+    client.get("/lang/en")
+    page = client.get("/themes/plan/2026/print").get_data(as_text=True)
+    assert "2026年度活动计划" in page  # the printed plan stays Chinese
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "Published" in page and "SEQUENCE" in page

@@ -180,6 +180,12 @@ def validate_activity(data: ActivityInput) -> list[Organisation]:
         raise ValidationFailed(_("This venue does not exist."), "venue_id")
     if data.theme_id is not None and db.session.get(MonthlyTheme, data.theme_id) is None:
         raise ValidationFailed(_("This theme does not exist."), "theme_id")
+    if data.theme_id is None and data.kind == ActivityKind.themed_day:
+        # A monthly themed activity belongs to its month's theme.
+        local = to_local(data.starts_at)
+        data.theme_id = db.session.scalar(
+            select(MonthlyTheme.id).where(MonthlyTheme.year == local.year, MonthlyTheme.month == local.month)
+        )
     if _org_of_kind(data.host_id, (), "host_id") is None:
         raise ValidationFailed(_("This field is required."), "host_id")
     _org_of_kind(data.alliance_id, (OrgKind.alliance,), "alliance_id")

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -31,7 +32,7 @@ from app.events.models import (
     MonthlyTheme,
     VisitKind,
 )
-from app.events.queries import FILTERS, in_range, visibility_clause, visible_activities
+from app.events.queries import FILTERS, filtered, in_range, visibility_clause, visible_activities
 from app.events.series import (
     cancel_occurrence,
     create_series,
@@ -58,6 +59,25 @@ from app.orgs.services import organisations_of_kind
 from app.orgs.views import save_or_show
 
 bp = Blueprint("events", __name__)
+
+# How the activity's history names actions and fields.
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "update_following": _l("Changed with the following occurrences"),
+    "publish": _l("Published"),
+    "reschedule": _l("Rescheduled"),
+    "cancel": _l("Cancelled"),
+    "complete": _l("Completed"),
+}
+FIELD_LABELS = {
+    "kind": _l("Kind"), "visit_kind": _l("Kind of visit"), "title": _l("Title"), "starts_at": _l("Starts"),
+    "ends_at": _l("Ends"), "theme_id": _l("Monthly theme"), "host_id": _l("Host"), "alliance_id": _l("Alliance"),
+    "cohosts": _l("Co-hosting departments"), "venue_id": _l("Venue"), "site_id": _l("Enterprise site"),
+    "location_note": _l("Location note"), "capacity": _l("Capacity"), "agenda": _l("Agenda"),
+    "description": _l("Description"), "status": _l("Status"), "sequence": _l("Calendar revision"),
+    "organiser_id": _l("Organiser"),
+}
 
 
 @bp.get("/themes")
@@ -149,7 +169,17 @@ def activity_detail(activity_id: int):
     if activity is None:
         abort(404)
     changes = history("activity", activity.id) if current_user.is_staff else []
-    return render_template("events/activity_detail.html", activity=activity, changes=changes)
+    siblings = []
+    if activity.series_id:
+        siblings = db.session.scalars(
+            filtered(visible_activities(current_user), MultiDict())
+            .where(Activity.series_id == activity.series_id)
+            .order_by(Activity.starts_at)
+        ).all()
+    return render_template(
+        "events/activity_detail.html", activity=activity, changes=changes, siblings=siblings,
+        action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
+    )
 
 
 
