@@ -257,7 +257,7 @@ def test_this_and_following_with_a_new_rule_cancels_dropped_dates(app):
 @pytest.mark.parametrize(
     "rule",
     ["FREQ=WEEKLY;BYDAY=FR", "NONSENSE", "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=2;COUNT=3", "FREQ=DAILY;COUNT=900", "",
-     "FREQ=WEEKLY;UNTIL=20200101"],
+     "FREQ=WEEKLY;UNTIL=20200101", "FREQ=MONTHLY;UNTIL=20301231", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=3"],
 )
 def test_bad_rules_are_refused_and_nothing_written(app, rule):
     data = make_input(start=local(2026, 3, 6, 15, 0))

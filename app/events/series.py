@@ -8,6 +8,7 @@ A rule must end (COUNT or UNTIL) and is bounded to MAX_OCCURRENCES within MAX_SP
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -73,26 +74,39 @@ def rule_text(rule: dict) -> str:
 
 
 def expand(rule_value: str, dtstart_local: datetime, exdates: list[str] | None = None) -> list[datetime]:
-    """The rule's local (naive) occurrence starts, minus the exceptions; refuses endless or empty rules."""
+    """The rule's local (naive) occurrence starts, minus the exceptions; refuses endless or empty rules.
+
+    dateutil expands the rule with UNTIL capped at MAX_SPAN after the first start, so that even a rule
+    that can never match (30 February) costs two years of iteration, not eight thousand.
+    """
     rule = normalise_rule(rule_value)
-    plain = dict(rule)
-    if "UNTIL" in plain:
-        plain["UNTIL"] = [_local_until(plain["UNTIL"][0])]
+    if _never_matches(rule):
+        raise ValidationFailed(_("The recurrence rule yields no date."), "rrule")
+    cap = dtstart_local + MAX_SPAN
+    until = _local_until(rule["UNTIL"][0]) if "UNTIL" in rule else None
+    count = int(rule["COUNT"][0]) if "COUNT" in rule else None
+    bounded = {k: v for k, v in rule.items() if k not in ("COUNT", "UNTIL")}
+    bounded["UNTIL"] = [min(until, cap) if until else cap]
+    too_many = ValidationFailed(
+        _("The recurrence rule gives too many dates: at most %(n)d within two years.", n=MAX_OCCURRENCES), "rrule"
+    )
     try:
-        recurrence = rrulestr(rule_text(plain), dtstart=dtstart_local, forceset=True)
+        recurrence = rrulestr(rule_text(bounded), dtstart=dtstart_local)
+        starts = list(itertools.islice(recurrence, MAX_OCCURRENCES + 1))
     except (ValueError, TypeError):
         raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
-    starts: list[datetime] = []
-    try:
-        for start in recurrence:
-            if len(starts) >= MAX_OCCURRENCES or start - dtstart_local > MAX_SPAN:
-                raise ValidationFailed(
-                    _("The recurrence rule gives too many dates: at most %(n)d within two years.", n=MAX_OCCURRENCES),
-                    "rrule",
-                )
-            starts.append(start)
-    except (ValueError, TypeError):
-        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
+    if not starts:
+        raise ValidationFailed(_("The recurrence rule yields no date."), "rrule")
+    if count is not None:
+        if len(starts) < count:
+            raise too_many  # the rest would fall more than two years ahead
+        starts = starts[:count]
+    if len(starts) > MAX_OCCURRENCES:
+        raise too_many
+    if count is None and until is not None and until > cap:
+        unbounded = rrulestr(rule_text({**bounded, "UNTIL": [until]}), dtstart=dtstart_local)
+        if unbounded.after(cap) is not None:
+            raise too_many
     skipped = set(exdates or [])
     starts = [s for s in starts if s.strftime(LOCAL_FORMAT) not in skipped]
     if not starts:
@@ -100,6 +114,22 @@ def expand(rule_value: str, dtstart_local: datetime, exdates: list[str] | None =
     if starts[-1].year > 2100:
         raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), "rrule")
     return starts
+
+
+MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _never_matches(rule: dict) -> bool:
+    """BYMONTHDAY days none of the BYMONTH months has (30 February): dateutil would search to year 9999."""
+    try:
+        months = [int(m) for m in rule.get("BYMONTH", [])]
+        days = [int(d) for d in rule.get("BYMONTHDAY", [])]
+    except (TypeError, ValueError):
+        return False
+    if not months or not days:
+        return False
+    longest = max(MONTH_DAYS.get(m, 31) for m in months)
+    return all(abs(d) > longest for d in days)
 
 
 def exdate_keys(days: list[date], at: time) -> list[str]:
