@@ -163,8 +163,12 @@ def test_slot_finder_page_lists_slots_and_links_into_the_form(app, client, login
     page = client.get(f"/activities/slots?duration=120&date_from=2026-10-01&date_to=2026-10-09&venue_id={world['venue'].id}&working_hours=09:00-12:00").get_data(as_text=True)
     assert "2026年10月8日 周四 09:00–11:00" in page
     assert "starts_at=2026-10-08T09:00" in page
-    page = client.get("/activities/new?starts_at=2026-10-08T09:00&ends_at=2026-10-08T11:00").get_data(as_text=True)
-    assert 'value="2026-10-08T09:00"' in page
+    page = client.get(f"/activities/slots?duration=120&date_from=2026-10-01&date_to=2026-10-09&org_ids={world['tax'].id}&title=圆桌&kind=roundtable").get_data(as_text=True)
+    assert f"cohost_ids={world['tax'].id}" in page and "kind=roundtable" in page
+    page = client.get(f"/activities/new?starts_at=2026-10-08T09:00&ends_at=2026-10-08T11:00&title=圆桌&kind=roundtable&cohost_ids={world['tax'].id}&cohost_ids=99999").get_data(as_text=True)
+    assert 'value="2026-10-08T09:00"' in page and 'value="圆桌"' in page
+    assert '<option selected value="roundtable">' in page
+    assert f'value="{world["tax"].id}" checked' in page
     page = client.get("/activities/slots?duration=60&date_from=2031-01-06&date_to=2031-01-07").get_data(as_text=True)
     assert "尚无国务院公布的节假日安排" in page
     page = client.get("/activities/slots?duration=0&date_from=2026-10-01&date_to=2026-10-09").get_data(as_text=True)

@@ -222,8 +222,9 @@ def _prefill(form: ActivityForm) -> None:
             getattr(form, name).data = args.get(name, type=int)
     if args.get("kind") in ActivityKind.__members__:
         form.kind.data = args["kind"]
+    known = {value for value, _label in form.cohost_ids.choices}
     if args.getlist("cohost_ids", type=int):
-        form.cohost_ids.data = args.getlist("cohost_ids", type=int)
+        form.cohost_ids.data = [i for i in args.getlist("cohost_ids", type=int) if i in known]
     if args.get("title"):
         form.title.data = args["title"][:200]
 
