@@ -190,13 +190,16 @@ def test_calendar_filters(app, client, login_as, world):
 
 def test_themed_day_joins_its_month_theme_and_the_year_plan_shows_it(app, client, login_as, world):
     theme = factories.theme(2026, 12, title="数字化转型")
+    factories.activity(kind=ActivityKind.visit, starts_at=datetime(2026, 12, 3, 1, tzinfo=UTC), title="走访某企业",
+                       site=factories.organisation(OrgKind.enterprise))
     db.session.commit()
     login_as("organiser")
     client.post("/activities/new", data=form(world, kind="themed_day", title="12月主题党日", action="publish"))
-    activity = db.session.scalar(select(Activity))
+    activity = db.session.scalar(select(Activity).where(Activity.title == "12月主题党日"))
     assert activity.theme_id == theme.id
     page = client.get("/themes?year=2026").get_data(as_text=True)
     assert "数字化转型" in page and "12月主题党日" in page and "已发布" in page
+    assert "走访某企业" not in page and "党建工作指导员走访 1 次" in page
     page = client.get("/themes/plan/2026/print").get_data(as_text=True)
     assert "2026年度活动计划" in page and "@page { size: A4" in page and "12月主题党日" in page
     client.get("/lang/en")

@@ -87,8 +87,8 @@ def themes():
     year = request.args.get("year", type=int) or local_today().year
     if not 2000 <= year <= 2100:
         abort(404)
-    themes, activities = _year_plan(year)
-    return render_template("events/themes.html", year=year, by_month=themes, activities=activities)
+    themes, activities, visits = _year_plan(year)
+    return render_template("events/themes.html", year=year, by_month=themes, activities=activities, visits=visits)
 
 
 def _theme_form(theme: MonthlyTheme | None) -> ThemeForm:
@@ -194,7 +194,8 @@ def _choices(form: ActivityForm) -> None:
         (t.id, f"{t.year}-{t.month:02d} {t.title}")
         for t in db.session.scalars(select(MonthlyTheme).order_by(MonthlyTheme.year.desc(), MonthlyTheme.month))
     ]
-    hosts = organisations_of_kind(OrgKind.committee, OrgKind.alliance, OrgKind.department)
+    # The committee first: it hosts most activities and is the default.
+    hosts = [o for kind in (OrgKind.committee, OrgKind.alliance, OrgKind.department) for o in organisations_of_kind(kind)]
     form.host_id.choices = [(o.id, o.name) for o in hosts]
     form.alliance_id.choices = none + [(o.id, o.name) for o in organisations_of_kind(OrgKind.alliance)]
     form.cohost_ids.choices = [(o.id, o.display_name) for o in organisations_of_kind(OrgKind.department, OrgKind.alliance)]
@@ -562,9 +563,15 @@ def _year_plan(year: int):
     starts, _end = local_day_bounds(date(year, 1, 1))
     _start, ends = local_day_bounds(date(year, 12, 31))
     by_month: dict[int, list[Activity]] = {m: [] for m in range(1, 13)}
+    visits = dict.fromkeys(range(1, 13), 0)
     for a in in_range(current_user, starts, ends, MultiDict()):
-        by_month[to_local(a.starts_at).month].append(a)
-    return themes, by_month
+        month = to_local(a.starts_at).month
+        # Visits to single enterprises are counted, not listed, in the plan of joint activities.
+        if a.kind == ActivityKind.visit:
+            visits[month] += a.status != ActivityStatus.cancelled
+        else:
+            by_month[month].append(a)
+    return themes, by_month, visits
 
 
 @bp.get("/themes/plan/<int:year>/print")
@@ -573,6 +580,6 @@ def year_plan_print(year: int):
     """The year plan on A4, in Chinese, for printing."""
     if not 2000 <= year <= 2100:
         abort(404)
-    themes, by_month = _year_plan(year)
+    themes, by_month, visits = _year_plan(year)
     with force_locale("zh_CN"):
-        return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month)
+        return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month, visits=visits)
