@@ -78,6 +78,8 @@ def test_an_enterprise_contact_sees_only_what_is_shown_to_it(app, client, login_
     [
         ({"ends_at": "2026-12-16T09:00"}, "结束时间须晚于开始时间"),
         ({"starts_at": "1999-12-16T09:30", "ends_at": "1999-12-16T11:30"}, "2000年至2100年"),
+        ({"starts_at": "0001-01-01T00:00", "ends_at": "0001-01-01T02:00"}, "2000年至2100年"),
+        ({"starts_at": "2026-12-16T09:30", "ends_at": "2027-01-16T09:30"}, "一项活动最长七天"),
         ({"rrule": "FREQ=WEEKLY;BYDAY=FR"}, "没有结束条件"),
         ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}, "没有产生任何日期"),
         ({"rrule": "每周五"}, "无法识别"),
@@ -173,6 +175,8 @@ def test_slot_finder_page_lists_slots_and_links_into_the_form(app, client, login
     assert "尚无国务院公布的节假日安排" in page
     page = client.get("/activities/slots?duration=0&date_from=2026-10-01&date_to=2026-10-09").get_data(as_text=True)
     assert "is-invalid" in page
+    page = client.get("/activities/slots?duration=60&date_from=0001-01-01&date_to=0001-01-09").get_data(as_text=True)
+    assert "2000年至2100年" in page
 
 
 def test_calendar_filters(app, client, login_as, world):

@@ -86,8 +86,16 @@ def save_theme(
 
 # -- activities ------------------------------------------------------------------------------
 
-# Changes attendees must see in their calendars: they raise the iCal SEQUENCE of a published
-# activity. Title, agenda, capacity and the like are corrected silently (no SEQUENCE change).
+# The iCal SEQUENCE (RFC 5545 §3.8.7.4) rules, which feeds and invitations rely on:
+# - A draft was never sent to anyone: it keeps SEQUENCE 0 whatever is edited, and publishing it
+#   does not raise it either (the first version attendees receive is 0).
+# - On a sent (published) activity, SEQUENCE grows by exactly one per save that changes what
+#   attendees must see: time (starts_at/ends_at) or place (venue, enterprise site, location note).
+# - Cancelling a published activity raises it by one (calendars then strike it through);
+#   cancelling a draft does not.
+# - Marking an activity completed does not: the calendar entry is unchanged.
+# - Title, agenda, description, capacity, co-hosts, theme are corrected silently (no change).
+# Every change, visible or not, sets `updated_at` (DTSTAMP / LAST-MODIFIED) and is audited.
 ATTENDEE_VISIBLE = ("starts_at", "ends_at", "venue_id", "site_id", "location_note")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)
