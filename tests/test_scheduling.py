@@ -355,3 +355,19 @@ def test_slot_finder_falls_back_to_weekdays_past_the_known_years(app):
 def test_slot_finder_refuses_empty_durations(app, minutes):
     with pytest.raises(ValidationFailed):
         find_slots(duration=timedelta(minutes=minutes), date_from=date(2026, 3, 1), date_to=date(2026, 3, 2))
+
+
+def test_a_start_off_the_rule_and_a_split_at_the_first_occurrence(app):
+    # Entered on a Wednesday, repeating on Fridays: the series starts on the first Friday.
+    data = make_input(ActivityKind.afternoon_tea, start=local(2026, 3, 4, 15, 0), hours=1)
+    series, results = series_services.create_series(data, "FREQ=WEEKLY;BYDAY=FR;COUNT=4", now=NOW)
+    assert series.dtstart == local(2026, 3, 6, 15, 0)
+    assert live_starts(series) == independent_starts(series, date(2026, 1, 1), date(2027, 1, 1))
+    first = series_services.occurrences(series)[0]
+    values = input_of(first)
+    values.starts_at, values.ends_at = local(2026, 3, 6, 16, 0), local(2026, 3, 6, 17, 0)
+    new, _ = series_services.split_series(first, values, now=NOW)
+    db.session.commit()
+    assert db.session.get(ActivitySeries, series.id) is None and new.parent_id is None
+    assert len(series_services.occurrences(new)) == 4
+    assert live_starts(new) == independent_starts(new, date(2026, 1, 1), date(2027, 1, 1))

@@ -148,7 +148,8 @@ def create_series(
     exdates = exdate_keys(exception_days or [], first.time())
     starts = expand(rule_value, first, exdates)
     series = ActivitySeries(
-        rrule=rule_text(normalise_rule(rule_value)), dtstart=data.starts_at,
+        # DTSTART is the rule's first date (a start the rule does not give is undefined in RFC 5545).
+        rrule=rule_text(normalise_rule(rule_value)), dtstart=local_to_utc(expand(rule_value, first, [])[0]),
         duration_minutes=int(duration.total_seconds() // 60), exdates=exdates,
         created_at=now, updated_at=now,
     )
@@ -247,7 +248,8 @@ def split_series(
     truncated = {k: v for k, v in old_rule.items() if k != "COUNT"}
     truncated["UNTIL"] = [(cut - timedelta(seconds=1)).replace(tzinfo=display_zone()).astimezone(UTC)]
     new = ActivitySeries(
-        rrule=rule_text(new_rule), dtstart=data.starts_at, duration_minutes=duration_minutes,
+        rrule=rule_text(new_rule), dtstart=local_to_utc(expand(rule_text(new_rule), first, [])[0]),
+        duration_minutes=duration_minutes,
         exdates=exdates, parent_id=old.id, created_at=now, updated_at=now,
     )
     db.session.add(new)
@@ -284,6 +286,13 @@ def split_series(
         if row.status == ActivityStatus.cancelled and row.series is old:
             row.series = new
     db.session.flush()
+    if not occurrences(old):
+        # Edited from the first occurrence on: the new series simply replaces the old one.
+        new.parent_id = None
+        record(old, "delete", {"rrule": [old.rrule, None]}, note=f"→ {new.id}", now=now)
+        db.session.flush()
+        db.session.delete(old)
+        db.session.flush()
     return new, sorted(results, key=lambda r: r.activity.starts_at)
 
 
