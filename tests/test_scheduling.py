@@ -288,6 +288,10 @@ def test_venue_conflict_blocks_unless_overridden_with_a_reason(app):
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == result.activity.id)).one()
     assert "同一场地分两区" in entry.note
     assert len(venue_conflicts(venue.id, data.starts_at, data.ends_at, result.activity.id)) == 1
+    # A reason given when nothing clashes is not recorded as an override.
+    free = make_input(start=local(2026, 3, 13, 9, 0), venue_id=venue.id)
+    quiet = create_activity(free, now=NOW, override_reason="以防万一").activity
+    assert db.session.scalars(select(AuditEntry.note).where(AuditEntry.entity_id == quiet.id)).one() is None
 
 
 def test_organisation_conflicts_warn_for_cohosts_hosts_and_sites(app):

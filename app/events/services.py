@@ -264,6 +264,7 @@ def create_activity(
     """Create a draft activity after the checks; the venue override's reason goes to the audit log."""
     cohosts = validate_activity(data)
     warnings = check_conflicts(data, None, override_reason)
+    note = _overridden(data, None, override_reason)  # before the new row can find itself
     activity = Activity(
         **data.columns(), status=ActivityStatus.draft, sequence=0, created_at=now, updated_at=now,
         series=series, recurrence_id=recurrence_id,
@@ -273,7 +274,6 @@ def create_activity(
     db.session.flush()
     changes = {key: [None, value] for key, value in data.columns().items() if value is not None}
     changes["cohosts"] = [None, _plain_cohosts(cohosts)]
-    note = _overridden(data, None, override_reason)
     record(activity, "create", changes, note=note, now=now)
     return SaveResult(activity, warnings)
 

@@ -178,7 +178,7 @@ def activity_detail(activity_id: int):
         ).all()
     return render_template(
         "events/activity_detail.html", activity=activity, changes=changes, siblings=siblings,
-        action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
+        action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, now=utcnow(),
     )
 
 
