@@ -211,3 +211,16 @@ def test_themed_day_joins_its_month_theme_and_the_year_plan_shows_it(app, client
     assert "2026年度活动计划" in page  # the printed plan stays Chinese
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
     assert "Published" in page and "SEQUENCE" in page
+
+
+def test_rescheduling_into_a_taken_venue_offers_free_slots(app, client, login_as, world, monkeypatch):
+    monkeypatch.setattr("app.events.views.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
+    factories.activity(starts_at=datetime(2026, 9, 30, 9, 0, tzinfo=SH), hours=3, venue=world["venue"], title="占用")
+    moving = factories.activity(starts_at=datetime(2026, 9, 29, 9, 0, tzinfo=SH), hours=2, venue=world["venue"])
+    db.session.commit()
+    login_as("organiser")
+    page = client.post(f"/activities/{moving.id}/reschedule", data={"starts_at": "2026-09-30T10:00", "ends_at": "2026-09-30T12:00", "reason": "延期"}).get_data(as_text=True)
+    assert "该场地在此时段已被占用" in page
+    assert 'data-start="2026-09-30T14:00"' in page and 'data-start="2026-10-08T09:00"' in page
+    db.session.refresh(moving)
+    assert moving.sequence == 0 and moving.starts_at == datetime(2026, 9, 29, 9, 0, tzinfo=SH)

@@ -232,6 +232,8 @@ def split_series(
     old = activity.series
     if old is None or activity.recurrence_id is None:
         raise ValidationFailed(_("This activity is not part of a series."))
+    if activity.status not in (ActivityStatus.draft, ActivityStatus.published):
+        raise ValidationFailed(_("A cancelled or completed activity can no longer be changed."))
     check_times(data.starts_at, data.ends_at)
     cut = to_local(activity.recurrence_id).replace(tzinfo=None)
     old_rule = normalise_rule(old.rrule)

@@ -47,6 +47,7 @@ from app.events.services import (
     cancel_activity,
     complete_activity,
     create_activity,
+    input_of,
     publish_activity,
     reschedule_activity,
     save_theme,
@@ -407,12 +408,20 @@ def activity_reschedule(activity_id: int):
     if request.method == "GET":
         form.starts_at.data = _local_naive(activity.starts_at)
         form.ends_at.data = _local_naive(activity.ends_at)
+    slots = None
     if form.validate_on_submit():
+        starts_at, ends_at = local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data)
         try:
             result = reschedule_activity(
-                activity, local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data),
+                activity, starts_at, ends_at,
                 reason=form.reason.data, now=utcnow(), override_reason=form.override_reason.data,
             )
+        except VenueTaken as failure:
+            db.session.rollback()
+            show_failure(form, failure)
+            wanted = input_of(activity)
+            wanted.starts_at, wanted.ends_at = starts_at, ends_at
+            slots = _free_slots_near(wanted, activity.id)
         except ValidationFailed as failure:
             db.session.rollback()
             show_failure(form, failure)
@@ -422,7 +431,7 @@ def activity_reschedule(activity_id: int):
             for warning in result.warnings:
                 flash(warning, "warning")
             return redirect(url_for("events.activity_detail", activity_id=activity.id))
-    return render_template("events/reschedule.html", form=form, activity=activity)
+    return render_template("events/reschedule.html", form=form, activity=activity, slots=slots)
 
 
 @bp.post("/series/<int:series_id>/publish")
