@@ -375,3 +375,28 @@ def test_a_start_off_the_rule_and_a_split_at_the_first_occurrence(app):
     assert db.session.get(ActivitySeries, series.id) is None and new.parent_id is None
     assert len(series_services.occurrences(new)) == 4
     assert live_starts(new) == independent_starts(new, date(2026, 1, 1), date(2027, 1, 1))
+
+
+def test_other_features_can_add_attendance_sources(app, monkeypatch):
+    """Invitations will register a source; the conflict check then sees invited organisations."""
+    import sqlalchemy as sa
+
+    from app.events import conflicts
+
+    firm = factories.organisation(OrgKind.enterprise)
+    busy = factories.activity(starts_at=local(2026, 3, 12, 14, 0), hours=2)
+    invited = sa.Table("test_invitation", sa.MetaData(), sa.Column("activity_id", sa.Integer), sa.Column("organisation_id", sa.Integer))
+    connection = db.session.connection()
+    invited.create(connection, checkfirst=True)
+    connection.execute(invited.insert().values(activity_id=busy.id, organisation_id=firm.id))
+
+    def invitations(org_ids, window):
+        return sa.select(invited.c.activity_id, invited.c.organisation_id).where(
+            invited.c.organisation_id.in_(org_ids), invited.c.activity_id.in_(window)
+        )
+
+    assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {}
+    monkeypatch.setattr(conflicts, "attendance_sources", [*conflicts.attendance_sources, invitations])
+    assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {firm.id: [busy]}
+    db.session.rollback()
+    invited.drop(db.engine, checkfirst=True)

@@ -224,3 +224,21 @@ def test_rescheduling_into_a_taken_venue_offers_free_slots(app, client, login_as
     assert 'data-start="2026-09-30T14:00"' in page and 'data-start="2026-10-08T09:00"' in page
     db.session.refresh(moving)
     assert moving.sequence == 0 and moving.starts_at == datetime(2026, 9, 29, 9, 0, tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=MONTHLY;BYDAY=2TH;UNTIL=20261231", "每月第2个周四，至2026年12月31日 周四"),
+        ("FREQ=WEEKLY;BYDAY=FR;COUNT=10", "每周五，共10次"),
+        ("FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", "每月最后一个周五，共3次"),
+        ("FREQ=YEARLY;BYMONTH=3;COUNT=2", "FREQ=YEARLY;COUNT=2;BYMONTH=3"),
+    ],
+)
+def test_series_rules_in_words(app, rule, words):
+    from flask_babel import force_locale
+
+    from app.events.series import describe
+
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert describe(rule) == words

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import rrulestr
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from icalendar import Event, vRecur
 from sqlalchemy import select
 
@@ -327,6 +328,7 @@ def to_vevent(series: ActivitySeries, uid: str, summary: str) -> Event:
 __all__ = [
     "cancel_occurrence",
     "create_series",
+    "describe",
     "edit_occurrence",
     "expand",
     "input_of",
@@ -335,3 +337,36 @@ __all__ = [
     "split_series",
     "to_vevent",
 ]
+
+
+WEEKDAYS = {"MO": _l("Mon"), "TU": _l("Tue"), "WE": _l("Wed"), "TH": _l("Thu"), "FR": _l("Fri"), "SA": _l("Sat"), "SU": _l("Sun")}
+
+
+def describe(rule_value: str) -> str:
+    """The rule in words for the common cases (weekly on days, monthly on the n-th weekday…), else as written."""
+    from app.core.i18n import format_day
+
+    try:
+        rule = normalise_rule(rule_value)
+    except ValidationFailed:
+        return rule_value
+    freq = rule["FREQ"][0]
+    interval = int(rule.get("INTERVAL", [1])[0])
+    days = [str(d) for d in rule.get("BYDAY", [])]
+    names = "、".join(str(WEEKDAYS.get(d[-2:], d)) for d in days)
+    text = None
+    if freq == "DAILY" and not days:
+        text = _("Every day") if interval == 1 else _("Every %(n)d days", n=interval)
+    elif freq == "WEEKLY" and days and all(d in WEEKDAYS for d in days):
+        text = _("Every week on %(days)s", days=names) if interval == 1 else _("Every %(n)d weeks on %(days)s", n=interval, days=names)
+    elif freq == "MONTHLY" and interval == 1 and len(days) == 1 and days[0][:-2].lstrip("+-").isdigit():
+        n, day = int(days[0][:-2]), str(WEEKDAYS.get(days[0][-2:], days[0]))
+        text = _("Every month, last %(day)s", day=day) if n == -1 else _("Every month, %(day)s no. %(n)d", day=day, n=n)
+    elif freq == "MONTHLY" and interval == 1 and not days and len(rule.get("BYMONTHDAY", [])) == 1:
+        text = _("Every month on day %(n)d", n=int(rule["BYMONTHDAY"][0]))
+    if text is None:
+        return rule_text(rule)
+    if "COUNT" in rule:
+        return _("%(rule)s, %(end)s", rule=text, end=_("%(n)d times", n=int(rule["COUNT"][0])))
+    until = _local_until(rule["UNTIL"][0])
+    return _("%(rule)s, %(end)s", rule=text, end=_("until %(date)s", date=format_day(until.date())))

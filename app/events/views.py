@@ -36,6 +36,7 @@ from app.events.queries import FILTERS, filtered, in_range, visibility_clause, v
 from app.events.series import (
     cancel_occurrence,
     create_series,
+    describe,
     occurrences,
     publish_series,
     split_series,
@@ -180,6 +181,7 @@ def activity_detail(activity_id: int):
     return render_template(
         "events/activity_detail.html", activity=activity, changes=changes, siblings=siblings,
         action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, now=utcnow(),
+        rule_words=describe(activity.series.rrule) if activity.series else None,
     )
 
 
