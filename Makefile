@@ -6,6 +6,8 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Test processes in parallel (the CI machine has 2 cores).
+TEST_WORKERS ?= 2
 VENDOR := app/static/vendor
 
 .PHONY: install run test assets translations extract lint bench clean
@@ -32,7 +34,7 @@ install: $(VENV)/.installed assets translations
 assets: $(VENDOR)/.installed
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile --use-fuzzy -q -d app/translations
+	$(VENV)/bin/pybabel compile -d app/translations
 
 # Re-extract the catalogue after adding strings; then translate app/translations/zh/LC_MESSAGES/messages.po
 extract: $(VENV)/.installed
@@ -49,7 +51,7 @@ run: install
 
 test: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -58,12 +58,16 @@ def register_models(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
+    from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
+    from app.calendar.views import bp as calendar_bp
     from app.events.views import bp as events_bp
+    from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
+    from app.reminders.views import bp as reminders_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp):
+    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp, reminders_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
 
@@ -84,7 +88,14 @@ def register_errorhandlers(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the flask sub-commands (users, demo)."""
     from app.auth.cli import users_cli
+    from app.calendar.cli import feeds_cli
     from app.demo.cli import demo_cli
+    from app.mail.cli import outbox_cli
+    from app.reminders.cli import reminders_cli, scheduler_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(feeds_cli)

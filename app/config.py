@@ -55,6 +55,14 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+        self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+        # Reminders and the scheduler process (see README "Scheduler").
+        self.SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
+        self.SCHEDULER_STANDBY_POLL_SECONDS = float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "2"))
+        self.SCHEDULER_PLAN_EVERY_SECONDS = float(os.environ.get("SCHEDULER_PLAN_EVERY_SECONDS", "600"))
+        self.REMINDER_OFFSETS = os.environ.get("REMINDER_OFFSETS", "1440,120")
+        self.REMINDER_NUDGE_MINUTES = int(os.environ.get("REMINDER_NUDGE_MINUTES", "1440"))
+        self.REMINDER_ANSWER_DEADLINE_MINUTES = int(os.environ.get("REMINDER_ANSWER_DEADLINE_MINUTES", "2880"))
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE
@@ -69,6 +77,10 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
+        # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
+        self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
+        self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))
+        self.FEED_CACHE_BYTES = int(os.environ.get("FEED_CACHE_MB", "64")) * 1024 * 1024
 
 
 class TestConfig(Config):

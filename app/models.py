@@ -2,18 +2,30 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.calendar.models import FeedState, FeedToken
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
+from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
+from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
+from app.reminders.models import Reminder
 
 __all__ = [
     "Activity",
     "ActivitySeries",
     "AllianceMembership",
     "AuditEntry",
+    "FeedState",
+    "FeedToken",
     "InstructorAssignment",
+    "Invitation",
+    "InvitationToken",
     "MonthlyTheme",
     "Organisation",
+    "OutboxMessage",
     "Person",
+    "Reminder",
+    "SavedList",
+    "SavedListEntry",
     "User",
     "Venue",
 ]

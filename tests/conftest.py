@@ -32,6 +32,14 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many tests ran on PostgreSQL and in the browser, so CI logs show they were not skipped."""
+    passed = terminalreporter.stats.get("passed", [])
+    postgres = sum(1 for report in passed if "[postgresql" in report.nodeid)
+    browser = sum(1 for report in passed if "browser" in report.keywords)
+    terminalreporter.write_line(f"PostgreSQL tests passed: {postgres}; browser tests passed: {browser}")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI any skipped test fails the run: skipped means not run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -162,6 +170,53 @@ def login_as(client: FlaskClient):
         return user
 
     return log_in
+
+
+# -- mail --------------------------------------------------------------------
+
+class SMTPSink:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def parsed(self):
+        """The received messages parsed with the standard library."""
+        from email import message_from_bytes
+        from email.policy import SMTP
+
+        return [message_from_bytes(raw, policy=SMTP) for _from, _to, raw in self.messages]
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[SMTPSink]:
+    """A local SMTP server; the app's MAIL_SERVER/MAIL_PORT point at it for this test."""
+    sink = SMTPSink()
+    sink.start()
+    saved = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
+    app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = "127.0.0.1", sink.port
+    try:
+        yield sink
+    finally:
+        sink.stop()
+        app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = saved
 
 
 # -- live server and browser -------------------------------------------------

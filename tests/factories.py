@@ -102,3 +102,46 @@ def activity(
     db.session.add(activity)
     db.session.flush()
     return activity
+
+
+def invitation(activity: Activity, person_: Person | None = None, now: datetime | None = None, **fields):
+    """An invitation of a person (a new enterprise contact by default); returns (invitation, token)."""
+    from app.invitations.models import Invitation
+    from app.invitations.services import issue_token, new_checkin_code
+
+    person_ = person_ or person()
+    now = now or datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    invite = Invitation(
+        activity=activity,
+        person=person_,
+        organisation_id=person_.organisation_id,
+        token_hash=f"placeholder-{next(_serial)}",
+        checkin_code=new_checkin_code(),
+        sent_at=now,
+        **fields,
+    )
+    db.session.add(invite)
+    db.session.flush()
+    return invite, issue_token(invite, now)
+
+
+def answered_invitation(activity: Activity, person: Person | None = None, answer: str = "accepted", **fields):
+    """An invitation already answered (accepted by default), without a usable answer link."""
+    import secrets
+
+    from app.invitations.models import Answer, Invitation
+
+    person = person or globals()["person"]()
+    invitation = Invitation(
+        activity=activity,
+        person=person,
+        organisation_id=person.organisation_id,
+        answer=Answer(answer),
+        seats=1 if answer == "accepted" else 0,
+        token_hash=secrets.token_hex(32),
+        checkin_code=secrets.token_hex(6),
+        **fields,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation

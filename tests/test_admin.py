@@ -191,3 +191,33 @@ def test_account_creation_for_a_person(client, login_as):
     assert "不适合" in response.get_data(as_text=True)
     response = client.post(f"/people/{person.id}/account", data={"role": "liaison", "password": "long enough"})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"role": "organiser", "password": "short"}, "8"),
+        ({"role": "superuser", "password": "long enough"}, "不是有效的选择"),
+        ({"role": "", "password": "long enough"}, "必填"),
+    ],
+)
+def test_account_form_refuses_bad_input(client, login_as, data, message):
+    from app.auth.models import User
+
+    login_as("admin")
+    person = factories.person(factories.organisation("committee"), email="new@example.com")
+    db.session.commit()
+    before = count(User)
+    response = client.post(f"/people/{person.id}/account", data=data)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert count(User) == before
+
+
+def test_admin_cannot_demote_themselves(client, login_as):
+    from app.auth.models import Role, User
+
+    admin = login_as("admin")
+    response = client.post(f"/accounts/{admin.id}/edit", data={"role": "organiser", "active": "y"})
+    assert "不能取消自己的管理员权限" in response.get_data(as_text=True)
+    assert db.session.get(User, admin.id).role == Role.admin

@@ -125,3 +125,26 @@ def test_users_create_command_refuses_bad_input(app, runner):
         assert result.exit_code != 0
         assert expected in result.output
     assert db.session.scalar(select(func.count()).select_from(Person)) == before
+
+
+def test_change_own_password(client, login_as):
+    user = login_as("contact")
+    wrong = client.post("/account/password", data={"current": "nope", "new": "a new password", "confirm": "a new password"})
+    assert "密码错误" in wrong.get_data(as_text=True)
+    differ = client.post(
+        "/account/password", data={"current": factories.PASSWORD, "new": "a new password", "confirm": "other one!"}
+    )
+    assert "两次输入的密码不一致" in differ.get_data(as_text=True)
+    assert db.session.get(User, user.id).check_password(factories.PASSWORD)
+    done = client.post(
+        "/account/password", data={"current": factories.PASSWORD, "new": "a new password", "confirm": "a new password"}
+    )
+    assert done.status_code == 302
+    assert db.session.get(User, user.id).check_password("a new password")
+
+
+def test_audit_log_page_shows_changes(client, login_as):
+    login_as("organiser")
+    client.post("/venues/new", data={"name": "报告厅", "address": "县城", "capacity": "120"})
+    page = client.get("/audit?type=venue").get_data(as_text=True)
+    assert "报告厅" in page and "create" in page

@@ -10,8 +10,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from app.audit.services import diff, record
-from app.auth.access import public, roles_required
-from app.auth.forms import AccountEditForm, AccountForm, LoginForm
+from app.auth.access import any_role, public, roles_required
+from app.auth.forms import AccountEditForm, AccountForm, LoginForm, PasswordChangeForm
 from app.auth.models import Role, User
 from app.auth.services import authenticate, check_role_fits, create_account
 from app.core.errors import ValidationFailed
@@ -135,3 +135,20 @@ def account_edit(user_id: int):
     if request.method == "POST" and not form.errors:
         abort(400)
     return render_template("auth/account_form.html", form=form, person=user.person, user=user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@any_role
+def change_password():
+    """Let the logged-in person change their own password."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("Wrong password."))
+        else:
+            current_user.set_password(form.new.data)
+            record(current_user, "password")
+            db.session.commit()
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form)

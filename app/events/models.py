@@ -164,6 +164,10 @@ class Activity(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     capacity: Mapped[int | None] = mapped_column(Integer)
+    # Reminders (app/reminders): minutes before the start, e.g. "1440,120"; None = the host's default.
+    reminder_offsets: Mapped[str | None] = mapped_column(String(200))
+    # Invitees should answer by then; None = two days before the start.
+    answer_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[ActivityStatus] = mapped_column(
         enum_column(ActivityStatus), default=ActivityStatus.draft, index=True
     )

@@ -21,6 +21,7 @@ from app.core.clock import local_day_bounds, local_to_utc, local_today, to_local
 from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
 from app.core.pagination import paginate
+from app.core.views import form_page
 from app.events.forms import ActivityForm, ReasonForm, RescheduleForm, SlotForm, ThemeForm
 from app.events.models import (
     ACTIVITY_KIND_LABELS,
@@ -58,13 +59,12 @@ from app.events.slots import DEFAULT_WORKING_HOURS, find_slots, parse_working_ho
 from app.extensions import db
 from app.orgs.models import OrgKind, Venue
 from app.orgs.services import organisations_of_kind
-from app.orgs.views import save_or_show
 
 bp = Blueprint("events", __name__)
 
 # How the activity's history names actions and fields.
 ACTION_LABELS = {
-    "create": _l("Created"),
+    "create": _l("Activity created"),
     "update": _l("Changed"),
     "update_following": _l("Changed with the following occurrences"),
     "publish": _l("Published"),
@@ -121,16 +121,14 @@ def _save(theme: MonthlyTheme | None, form: ThemeForm) -> MonthlyTheme:
 def theme_new():
     """Create a monthly theme."""
     form = _theme_form(None)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save(None, form),
-            lambda theme: url_for("events.themes", year=theme.year),
-            _("The theme was saved."),
-        )
-        if done:
-            return done
-    return render_template("events/theme_form.html", form=form, theme=None)
+    return form_page(
+        form,
+        save=lambda: _save(None, form),
+        done=lambda theme: url_for("events.themes", year=theme.year),
+        message=_("The theme was saved."),
+        template="events/theme_form.html",
+        theme=None,
+    )
 
 
 @bp.route("/themes/<int:theme_id>/edit", methods=["GET", "POST"])
@@ -139,16 +137,14 @@ def theme_edit(theme_id: int):
     """Edit a monthly theme."""
     theme = db.get_or_404(MonthlyTheme, theme_id)
     form = _theme_form(theme)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save(theme, form),
-            lambda saved: url_for("events.themes", year=saved.year),
-            _("The theme was saved."),
-        )
-        if done:
-            return done
-    return render_template("events/theme_form.html", form=form, theme=theme)
+    return form_page(
+        form,
+        save=lambda: _save(theme, form),
+        done=lambda saved: url_for("events.themes", year=saved.year),
+        message=_("The theme was saved."),
+        template="events/theme_form.html",
+        theme=theme,
+    )
 
 
 @bp.get("/activities")

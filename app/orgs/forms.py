@@ -36,6 +36,9 @@ class OrganisationForm(FlaskForm):
     description = TextAreaField(
         _l("Description"), filters=TEXT, validators=[Optional(), Length(max=5000)]
     )
+    reminder_offsets = StringField(
+        _l("Reminders before its activities (minutes)"), filters=TEXT, validators=[Optional(), Length(max=200)]
+    )
     alliances = MultiCheckboxField(_l("Member of alliances"), coerce=int)
     chain_leader_of = MultiCheckboxField(_l("Chain leader in"), coerce=int)
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
 from app.auth.access import roles_required
 from app.auth.models import Role, User
-from app.core.errors import ValidationFailed
-from app.core.forms import show_failure
 from app.core.pagination import paginate
+from app.core.views import form_page, save_or_show  # noqa: F401 - save_or_show is shared
 from app.extensions import db
 from app.orgs import services
 from app.orgs.forms import OrganisationForm, PersonForm, SearchForm, VenueForm
@@ -28,22 +23,10 @@ from app.orgs.models import (
     Person,
     Venue,
 )
+from app.reminders.services import check_offsets
 
 bp = Blueprint("orgs", __name__)
 staff = roles_required(Role.organiser)
-
-
-def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str], message: str):
-    """Run a service with the form's data; commit and redirect, or keep the form with the error."""
-    try:
-        saved = save()
-    except ValidationFailed as failure:
-        db.session.rollback()
-        show_failure(form, failure)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(done(saved))
 
 
 def toggle_active(entity, active: bool, endpoint: str, **values):
@@ -110,6 +93,7 @@ def _save_organisation(organisation: Organisation | None, form: OrganisationForm
         address=form.address.data,
         phone=form.phone.data,
         description=form.description.data,
+        reminder_offsets=check_offsets(form.reminder_offsets.data),
     )
 
 
@@ -118,16 +102,14 @@ def _save_organisation(organisation: Organisation | None, form: OrganisationForm
 def organisation_new():
     """Create an organisation."""
     form = _organisation_form(None)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save_organisation(None, form),
-            lambda org: url_for("orgs.organisation_detail", org_id=org.id),
-            _("The organisation was created."),
-        )
-        if done:
-            return done
-    return render_template("orgs/organisation_form.html", form=form, organisation=None)
+    return form_page(
+        form,
+        save=lambda: _save_organisation(None, form),
+        done=lambda org: url_for("orgs.organisation_detail", org_id=org.id),
+        message=_("The organisation was created."),
+        template="orgs/organisation_form.html",
+        organisation=None,
+    )
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -136,16 +118,14 @@ def organisation_edit(org_id: int):
     """Edit an organisation."""
     organisation = db.get_or_404(Organisation, org_id)
     form = _organisation_form(organisation)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save_organisation(organisation, form),
-            lambda org: url_for("orgs.organisation_detail", org_id=org.id),
-            _("The organisation was saved."),
-        )
-        if done:
-            return done
-    return render_template("orgs/organisation_form.html", form=form, organisation=organisation)
+    return form_page(
+        form,
+        save=lambda: _save_organisation(organisation, form),
+        done=lambda org: url_for("orgs.organisation_detail", org_id=org.id),
+        message=_("The organisation was saved."),
+        template="orgs/organisation_form.html",
+        organisation=organisation,
+    )
 
 
 @bp.get("/organisations/<int:org_id>")
@@ -236,16 +216,14 @@ def _save_person(person: Person | None, form: PersonForm) -> Person:
 def person_new():
     """Add a person to an organisation."""
     form = _person_form(None)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save_person(None, form),
-            lambda person: url_for("orgs.person_detail", person_id=person.id),
-            _("The person was added."),
-        )
-        if done:
-            return done
-    return render_template("orgs/person_form.html", form=form, person=None)
+    return form_page(
+        form,
+        save=lambda: _save_person(None, form),
+        done=lambda person: url_for("orgs.person_detail", person_id=person.id),
+        message=_("The person was added."),
+        template="orgs/person_form.html",
+        person=None,
+    )
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -254,16 +232,14 @@ def person_edit(person_id: int):
     """Edit a person."""
     person = db.get_or_404(Person, person_id)
     form = _person_form(person)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form,
-            lambda: _save_person(person, form),
-            lambda saved: url_for("orgs.person_detail", person_id=saved.id),
-            _("The person was saved."),
-        )
-        if done:
-            return done
-    return render_template("orgs/person_form.html", form=form, person=person)
+    return form_page(
+        form,
+        save=lambda: _save_person(person, form),
+        done=lambda saved: url_for("orgs.person_detail", person_id=saved.id),
+        message=_("The person was saved."),
+        template="orgs/person_form.html",
+        person=person,
+    )
 
 
 @bp.get("/people/<int:person_id>")
@@ -331,13 +307,14 @@ def _save_venue(venue: Venue | None, form: VenueForm) -> Venue:
 def venue_new():
     """Add a venue."""
     form = _venue_form(None)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form, lambda: _save_venue(None, form), lambda _v: url_for("orgs.venues"), _("The venue was added.")
-        )
-        if done:
-            return done
-    return render_template("orgs/venue_form.html", form=form, venue=None)
+    return form_page(
+        form,
+        save=lambda: _save_venue(None, form),
+        done=lambda _v: url_for("orgs.venues"),
+        message=_("The venue was added."),
+        template="orgs/venue_form.html",
+        venue=None,
+    )
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
@@ -346,13 +323,14 @@ def venue_edit(venue_id: int):
     """Edit a venue, or deactivate it."""
     venue = db.get_or_404(Venue, venue_id)
     form = _venue_form(venue)
-    if form.validate_on_submit():
-        done = save_or_show(
-            form, lambda: _save_venue(venue, form), lambda _v: url_for("orgs.venues"), _("The venue was saved.")
-        )
-        if done:
-            return done
-    return render_template("orgs/venue_form.html", form=form, venue=venue)
+    return form_page(
+        form,
+        save=lambda: _save_venue(venue, form),
+        done=lambda _v: url_for("orgs.venues"),
+        message=_("The venue was saved."),
+        template="orgs/venue_form.html",
+        venue=venue,
+    )
 
 
 @bp.post("/venues/<int:venue_id>/active")

@@ -1,7 +1,7 @@
 """scheduling
 
 Revision ID: 0300
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-25 14:18:59.051753
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0300'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

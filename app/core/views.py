@@ -1,0 +1,43 @@
+"""The form → service → commit → redirect cycle shared by the feature views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, render_template
+from flask_wtf import FlaskForm
+
+from app.core.errors import ValidationFailed
+from app.core.forms import show_failure
+from app.extensions import db
+
+
+def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str], message: str):
+    """Run a service with the form's data; commit and redirect, or keep the form with the error."""
+    try:
+        saved = save()
+    except ValidationFailed as failure:
+        db.session.rollback()
+        show_failure(form, failure)
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(done(saved))
+
+
+def form_page(
+    form: FlaskForm,
+    *,
+    save: Callable[[], Any],
+    done: Callable[[Any], str],
+    message: str,
+    template: str,
+    **context: Any,
+):
+    """Show a form; on a valid submit save, commit and redirect; on a refusal show the form again."""
+    if form.validate_on_submit():
+        response = save_or_show(form, save, done, message)
+        if response is not None:
+            return response
+    return render_template(template, form=form, **context)

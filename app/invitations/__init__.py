@@ -1,0 +1,1 @@
+"""Invitations to activities: answers from a link, seats and waitlist, check-in."""

@@ -1,0 +1,127 @@
+"""Invitation e-mails: plain text, HTML and an iTIP calendar part (METHOD:REQUEST or CANCEL).
+
+Mails are always written in the county's language (zh_CN), whoever triggered them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email import encoders
+from email.message import EmailMessage
+from email.mime.base import MIMEBase
+from email.utils import formataddr
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from app.calendar.ical import PARTSTAT, build_calendar, build_vevent
+from app.invitations.models import Invitation
+
+# kind → (iTIP method or None, subject template)
+KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
+
+
+def answer_link(token: str) -> str:
+    """The personal answer link of a token."""
+    return f"{current_app.config['BASE_URL']}/rsvp/{token}"
+
+
+def _subject(kind: str, title: str) -> str:
+    subjects = {
+        "invitation": _("Invitation: %(title)s", title=title),
+        "update": _("Changed: %(title)s", title=title),
+        "cancellation": _("Cancelled: %(title)s", title=title),
+        "nudge": _("Reminder, please answer: %(title)s", title=title),
+        "promotion": _("A seat is free for you: %(title)s", title=title),
+    }
+    return subjects[kind]
+
+
+def method_of(kind: str) -> str | None:
+    """The iTIP method of a kind of mail (None: no calendar part)."""
+    if kind == "cancellation":
+        return "CANCEL"
+    if kind in ("invitation", "update", "nudge", "promotion"):
+        return "REQUEST"
+    return None
+
+
+def calendar_bytes(invitation: Invitation, method: str, link: str | None) -> bytes:
+    """The iCalendar object of the mail, with this recipient as the one ATTENDEE."""
+    base_url = current_app.config["BASE_URL"]
+    extra = _("Your answer: %(link)s", link=link) if link else None
+    event = build_vevent(
+        invitation.activity,
+        base_url=base_url,
+        attendee=invitation.person,
+        partstat=PARTSTAT[invitation.answer.value] if method == "REQUEST" else "NEEDS-ACTION",
+        method=method,
+        extra_description=extra,
+    )
+    return build_calendar([event], method=method).to_ical()
+
+
+def calendar_part(ics: bytes, method: str) -> MIMEBase:
+    """The text/calendar part, base64 so its CRLF line ends reach the client intact.
+
+    Built as a plain-header part so the header is written exactly as clients expect it:
+    `text/calendar; charset=utf-8; method=REQUEST` (Outlook compares it with the body's METHOD).
+    """
+    part = MIMEBase("text", "calendar")
+    part.set_payload(ics)
+    encoders.encode_base64(part)
+    del part["MIME-Version"]
+    part.replace_header("Content-Type", f"text/calendar; charset=utf-8; method={method}")
+    return part
+
+
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def previous_times(activity, changes: dict | None) -> tuple[datetime, datetime] | None:
+    """The old start and end of a rescheduled activity, from the signal's changes."""
+    changes = changes or {}
+    if "starts_at" not in changes and "ends_at" not in changes:
+        return None
+    start = _as_datetime(changes.get("starts_at", [activity.starts_at])[0])
+    end = _as_datetime(changes.get("ends_at", [activity.ends_at])[0])
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def build_message(invitation: Invitation, kind: str, token: str | None, changes: dict | None = None) -> EmailMessage:
+    """The complete message for one invitee; `token` is the fresh answer-link token."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    person = invitation.person
+    activity = invitation.activity
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        link = answer_link(token) if token and kind != "cancellation" else None
+        context = {
+            "kind": kind,
+            "invitation": invitation,
+            "activity": activity,
+            "person": person,
+            "link": link,
+            "changes": changes or {},
+            "previous": previous_times(activity, changes) if kind == "update" else None,
+        }
+        message = EmailMessage()
+        message["To"] = formataddr((person.name, person.email or ""))
+        message["Subject"] = _subject(kind, activity.title)
+        message.set_content(render_template("invitations/mail/message.txt", **context))
+        message.add_alternative(render_template("invitations/mail/message.html", **context), subtype="html")
+        method = method_of(kind)
+        if method is not None:
+            message.attach(calendar_part(calendar_bytes(invitation, method, link), method))
+    return message

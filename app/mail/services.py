@@ -1,0 +1,92 @@
+"""Queuing messages in the outbox; flushes, never commits, so a message commits with its cause."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.mail.models import OutboxMessage, OutboxStatus
+
+
+def mail_domain() -> str:
+    """The host name used in Message-IDs, from BASE_URL."""
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "linghang.local"
+
+
+def outbox_message_id(row: OutboxMessage) -> str:
+    """A Message-ID derived from the outbox row, stable across delivery attempts."""
+    stamp = row.created_at.strftime("%Y%m%d%H%M%S")
+    return f"<outbox-{row.id}.{stamp}@{mail_domain()}>"
+
+
+def enqueue(
+    message: EmailMessage,
+    *,
+    kind: str,
+    now: datetime,
+    activity_id: int | None = None,
+    invitation_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Put a message in the outbox (once per dedupe key) and return its row."""
+    if dedupe_key is not None:
+        existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    row = OutboxMessage(
+        kind=kind,
+        recipient=str(message["To"]),
+        subject=str(message["Subject"] or "")[:300],
+        raw=b"",
+        message_id=f"pending-{id(message)}-{now.timestamp()}",
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.queued,
+        next_attempt_at=now,
+        activity_id=activity_id,
+        invitation_id=invitation_id,
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    row.message_id = outbox_message_id(row)
+    finalise(row, message, now)
+    db.session.flush()
+    return row
+
+
+def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
+    """Store a built message in its row: sender, date, the row's Message-ID, CRLF bytes."""
+    if "From" not in message:
+        message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    if "Date" not in message:
+        message["Date"] = formatdate(now.timestamp(), usegmt=True)
+    del message["Message-ID"]
+    message["Message-ID"] = row.message_id
+    if message["Subject"]:
+        row.subject = str(message["Subject"])[:300]
+    # policy.SMTP keeps CRLF line ends, which the iCalendar parts need.
+    row.raw = message.as_bytes(policy=SMTP)
+
+
+def withdraw(rows: list[OutboxMessage]) -> None:
+    """Withdraw messages that have not been sent yet (e.g. superseded by a newer one)."""
+    for row in rows:
+        if row.status in (OutboxStatus.queued, OutboxStatus.retrying):
+            row.status = OutboxStatus.cancelled
+    db.session.flush()
+
+
+def retry_now(row: OutboxMessage, now: datetime) -> None:
+    """Put a given-up or retrying message back in the queue (organiser's manual retry)."""
+    if row.status in (OutboxStatus.failed, OutboxStatus.retrying):
+        row.status = OutboxStatus.queued
+        row.next_attempt_at = now
+        row.lease_until = None
+        db.session.flush()

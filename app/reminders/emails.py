@@ -1,0 +1,204 @@
+"""Reminder mails: time, place, the answer link and an iCalendar REQUEST with the current sequence.
+
+Each builder takes (reminder, now) and returns an EmailMessage (or None to withdraw it); they
+run at send time, so the mail shows the activity as it is then. `builders` maps reminder kinds
+to builders: the problem ledger may replace the generic problem builders with its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, vCalAddress, vText
+from markupsafe import escape
+
+from app.core.i18n import format_range
+from app.events.models import Activity
+from app.extensions import db
+from app.invitations.models import Invitation
+from app.reminders.models import REMINDER_KIND_LABELS, Reminder, ReminderKind
+
+MAIL_LOCALE = "zh_CN"
+
+
+def answer_link(invitation: Invitation) -> str:
+    """Where the invitee answers. Placeholder until the invitations feature wires its token link:
+    only a hash of the token is stored, so this points at the activity page (after log-in)."""
+    return f"{current_app.config['BASE_URL']}/activities/{invitation.activity_id}"
+
+
+def activity_link(activity: Activity) -> str:
+    """The activity's page."""
+    return f"{current_app.config['BASE_URL']}/activities/{activity.id}"
+
+
+def _host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "linghang.local"
+
+
+def _organiser(activity: Activity) -> tuple[str, str]:
+    if activity.organiser is not None and activity.organiser.email:
+        return activity.organiser.name, activity.organiser.email
+    return activity.host.display_name if activity.host else "Linghang", current_app.config["MAIL_DEFAULT_SENDER"]
+
+
+def build_request_calendar(activity: Activity, attendee_name: str, attendee_email: str, partstat: str) -> bytes:
+    """A minimal iTIP REQUEST for one attendee (to be swapped for app/calendar/ical.py's builder)."""
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    calendar = Calendar()
+    calendar.add("prodid", "-//Linghang//Reminders//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", f"activity-{activity.id}@{_host()}")
+    event.add("sequence", activity.sequence)
+    event.add("dtstamp", activity.updated_at)
+    event.add("last-modified", activity.updated_at)
+    event.add("dtstart", activity.starts_at.astimezone(zone))
+    event.add("dtend", activity.ends_at.astimezone(zone))
+    event.add("summary", activity.title)
+    if activity.place:
+        event.add("location", activity.place)
+    event.add("description", "\n".join(filter(None, [activity.agenda, activity_link(activity)])))
+    event.add("url", activity_link(activity))
+    event.add("status", "CONFIRMED")
+    organiser_name, organiser_email = _organiser(activity)
+    organizer = vCalAddress(f"mailto:{organiser_email}")
+    organizer.params["CN"] = vText(organiser_name)
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{attendee_email}")
+    attendee.params["CN"] = vText(attendee_name)
+    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
+    attendee.params["PARTSTAT"] = vText(partstat)
+    attendee.params["RSVP"] = vText("TRUE")
+    event.add("attendee", attendee)
+    calendar.add_component(event)
+    start = activity.starts_at.astimezone(zone).date()
+    calendar.add_missing_timezones(first_date=start.replace(month=1, day=1), last_date=start.replace(year=start.year + 1, month=1, day=1))
+    return calendar.to_ical()
+
+
+def _message(to_name: str, to_email: str, subject: str, lines: list[str], link: str | None) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = formataddr((to_name, to_email))
+    message["Subject"] = subject
+    message.set_content("\n".join(lines) + "\n")
+    html = "".join(f"<p>{escape(line)}</p>" if line else "" for line in lines)
+    if link:
+        html += f'<p><a href="{escape(link)}">{escape(link)}</a></p>'
+    message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+    return message
+
+
+def _invitation_of(reminder: Reminder) -> Invitation | None:
+    return db.session.get(Invitation, reminder.subject_id)
+
+
+def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
+    """To an invitee who accepted: the activity is coming, with time, place and calendar entry."""
+    invitation = _invitation_of(reminder)
+    if invitation is None:
+        return None
+    activity, person = invitation.activity, invitation.person
+    link = answer_link(invitation)
+    with force_locale(MAIL_LOCALE):
+        when = format_range(activity.starts_at, activity.ends_at)
+        lines = [
+            _("Dear %(name)s,", name=person.name),
+            "",
+            _("A reminder that you are expected at the following activity:"),
+            activity.title,
+            _("Time: %(when)s", when=when),
+            _("Place: %(place)s", place=activity.place or "—"),
+            "",
+            _("If your plans have changed, please update your answer: %(link)s", link=link),
+            "",
+            _("This message was sent automatically by Linghang."),
+        ]
+        subject = _("Reminder: %(title)s, %(when)s", title=activity.title, when=when)
+    email = person.email or reminder.email
+    message = _message(person.name, email, subject, lines, link)
+    _attach_calendar(message, activity, person.name, email, "ACCEPTED")
+    return message
+
+
+def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
+    """To an invitee who has not answered yet: please answer before the deadline."""
+    from app.reminders.services import answer_deadline
+
+    invitation = _invitation_of(reminder)
+    if invitation is None:
+        return None
+    activity, person = invitation.activity, invitation.person
+    link = answer_link(invitation)
+    with force_locale(MAIL_LOCALE):
+        from app.core.i18n import format_dt
+
+        when = format_range(activity.starts_at, activity.ends_at)
+        lines = [
+            _("Dear %(name)s,", name=person.name),
+            "",
+            _("You have been invited to the following activity and have not answered yet:"),
+            activity.title,
+            _("Time: %(when)s", when=when),
+            _("Place: %(place)s", place=activity.place or "—"),
+            "",
+            _("Please answer by %(deadline)s: %(link)s", deadline=format_dt(answer_deadline(activity)), link=link),
+            "",
+            _("This message was sent automatically by Linghang."),
+        ]
+        subject = _("Please answer: %(title)s", title=activity.title)
+    email = person.email or reminder.email
+    message = _message(person.name, email, subject, lines, link)
+    _attach_calendar(message, activity, person.name, email, "NEEDS-ACTION")
+    return message
+
+
+def _attach_calendar(message: EmailMessage, activity: Activity, name: str, email: str, partstat: str) -> None:
+    # Bytes keep icalendar's CRLF line ends exactly (base64 in transit).
+    message.add_alternative(
+        build_request_calendar(activity, name, email, partstat),
+        maintype="text",
+        subtype="calendar",
+        params={"charset": "utf-8", "method": "REQUEST"},
+        cte="base64",
+    )
+
+
+def problem_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
+    """Generic mail for the problem kinds: what is due, and the link to the problem."""
+    link = f"{current_app.config['BASE_URL']}/problems/{reminder.subject_id}"
+    with force_locale(MAIL_LOCALE):
+        label = str(REMINDER_KIND_LABELS.get(reminder.kind, reminder.kind))  # type: ignore[call-overload]
+        texts = {
+            ReminderKind.problem_due.value: _("The deadline of problem no. %(id)d is approaching; please deal with it in time."),
+            ReminderKind.problem_overdue.value: _("Problem no. %(id)d is past its deadline; please deal with it at once."),
+            ReminderKind.problem_escalation.value: _("Problem no. %(id)d is still overdue; please follow it up with the department."),
+            ReminderKind.follow_up_due.value: _("A follow-up visit on problem no. %(id)d is due."),
+        }
+        lines = [
+            texts.get(reminder.kind, label) % {"id": reminder.subject_id},
+            _("Details: %(link)s", link=link),
+            "",
+            _("This message was sent automatically by Linghang."),
+        ]
+        subject = f"{label}（#{reminder.subject_id}）"
+    return _message(reminder.email, reminder.email, subject, lines, link)
+
+
+builders: dict[str, Callable[[Reminder, datetime], EmailMessage | None]] = {
+    ReminderKind.activity_upcoming.value: activity_reminder,
+    ReminderKind.answer_nudge.value: answer_nudge,
+    ReminderKind.problem_due.value: problem_reminder,
+    ReminderKind.problem_overdue.value: problem_reminder,
+    ReminderKind.problem_escalation.value: problem_reminder,
+    ReminderKind.follow_up_due.value: problem_reminder,
+}

@@ -1,0 +1,74 @@
+"""The organiser's view of the outbox: queued, sent, retrying (with the last error), given up."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.audit.services import record
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.core.clock import utcnow
+from app.core.pagination import paginate
+from app.extensions import db
+from app.mail.models import OUTBOX_STATUS_LABELS, OutboxMessage, OutboxStatus
+from app.mail.services import retry_now
+from app.reminders import hooks
+from app.reminders.models import Reminder, ReminderStatus
+
+bp = Blueprint("reminders", __name__)
+hooks.install()
+
+RETRYABLE = (OutboxStatus.failed, OutboxStatus.retrying)
+
+
+@bp.get("/outbox")
+@roles_required(Role.organiser)
+def outbox():
+    """Every outgoing message with its delivery state, newest first; filter by status."""
+    status = request.args.get("status") or None
+    statement = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    if status is not None:
+        if status not in OutboxStatus.__members__:
+            abort(404)
+        statement = statement.where(OutboxMessage.status == OutboxStatus(status))
+    counts = dict(
+        db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
+    reminder_counts = dict(
+        db.session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all()
+    )
+    failed_reminders = list(
+        db.session.scalars(
+            select(Reminder).where(Reminder.status == ReminderStatus.failed).order_by(Reminder.due_at.desc()).limit(20)
+        )
+    )
+    return render_template(
+        "reminders/outbox.html",
+        reminder_counts=reminder_counts,
+        failed_reminders=failed_reminders,
+        ReminderStatus=ReminderStatus,
+        page=paginate(statement),
+        status=status,
+        counts=counts,
+        labels=OUTBOX_STATUS_LABELS,
+        statuses=list(OutboxStatus),
+        retryable=RETRYABLE,
+    )
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@roles_required(Role.organiser)
+def retry(message_id: int):
+    """Queue a retrying or given-up message for delivery at once."""
+    row = db.get_or_404(OutboxMessage, message_id)
+    if row.status not in RETRYABLE:
+        flash(_("Only messages that are retrying or were given up can be retried."), "warning")
+    else:
+        old = row.status.value
+        retry_now(row, utcnow())
+        record(row, "retry", {"status": [old, row.status.value]})
+        db.session.commit()
+        flash(_("The message will be sent again shortly."), "success")
+    return redirect(url_for("reminders.outbox", status=request.args.get("status") or None))
