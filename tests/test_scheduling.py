@@ -400,3 +400,15 @@ def test_other_features_can_add_attendance_sources(app, monkeypatch):
     assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {firm.id: [busy]}
     db.session.rollback()
     invited.drop(db.engine, checkfirst=True)
+
+
+def test_invited_organisations_count_as_attending(app):
+    firm = factories.organisation(OrgKind.enterprise)
+    other = factories.organisation(OrgKind.enterprise)
+    busy = factories.activity(starts_at=local(2026, 3, 12, 14, 0), hours=2, title="已邀请该企业的沙龙")
+    factories.invitation(busy, factories.person(firm))
+    factories.answered_invitation(busy, factories.person(other), answer="declined")
+    found = organisation_conflicts([firm.id, other.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0))
+    assert found == {firm.id: [busy]}  # a declined invitation does not hold the enterprise
+    result = create_activity(make_input(ActivityKind.visit, start=local(2026, 3, 12, 15, 0), site_id=firm.id), now=NOW)
+    assert any("已邀请该企业的沙龙" in w for w in result.warnings)
