@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from app.auth.models import Role, User
 from app.core.clock import display_zone, utcnow
 from app.demo import data
-from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, VisitKind
+from app.events.models import (
+    Activity,
+    ActivityKind,
+    ActivitySeries,
+    ActivityStatus,
+    MonthlyTheme,
+    VisitKind,
+)
 from app.extensions import db
 from app.orgs.models import (
     AllianceMembership,
@@ -193,6 +200,8 @@ def load(now: datetime | None = None) -> dict[str, int]:
     organiser = db.session.scalar(select(Person).where(Person.email == "organiser@linghang.demo"))
     _activities(year, now, committee, alliances, departments, venues, themes, by_alliance, instructors, organiser)
     db.session.flush()
+    _weekly_tea(year, now, committee, venues["企业家之家"], organiser)
+    db.session.flush()
     load_problems(now, enterprises, departments, organiser)
     return counts()
 
@@ -257,9 +266,39 @@ def _activities(year, now, committee, alliances, departments, venues, themes, by
             )
 
 
+WEEKLY_TEA = "每周五企业家午后茶叙"
+
+
+def _weekly_tea(year: int, now: datetime, committee: Organisation, tea_room: Venue, organiser: Person | None) -> None:
+    """A series: a short entrepreneurs' tea every Friday of the autumn, one Friday left out."""
+    from app.events.series import create_series, publish_series
+    from app.events.services import ActivityInput, complete_activity
+
+    if db.session.scalar(select(Activity.id).where(Activity.title == WEEKLY_TEA)) is not None:
+        return
+    first = nth_weekday(year, 9, calendar.FRIDAY, 1)
+    data = ActivityInput(
+        kind=ActivityKind.afternoon_tea, title=WEEKLY_TEA, host_id=committee.id,
+        starts_at=_local(first, time(13, 30)), ends_at=_local(first, time(14, 30)),
+        venue_id=tea_room.id, capacity=12, organiser_id=organiser.id if organiser else None,
+        agenda="企业家围桌茶叙，现场收集困难诉求。",
+    )
+    series, results = create_series(
+        data, f"FREQ=WEEKLY;BYDAY=FR;UNTIL={year}1231", exception_days=[date(year, 10, 2)],
+        now=now, override_reason="演示数据",
+    )
+    publish_series(series, now=now)
+    for result in results:
+        if result.activity.ends_at < now:
+            complete_activity(result.activity, now=now)
+
+
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
-    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity, Problem, Outcome]
+    models = [
+        Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme,
+        Activity, ActivitySeries, Problem, Outcome,
+    ]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
     }

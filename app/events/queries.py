@@ -8,6 +8,7 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import Role, User
+from app.events import conflicts
 from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
 from app.extensions import db
 from app.orgs.models import AllianceMembership, InstructorAssignment
@@ -92,7 +93,7 @@ def in_range(user: User, starts: datetime, ends: datetime, args) -> list[Activit
     """Visible, filtered activities overlapping [starts, ends), in order, with what lists show."""
     statement = (
         filtered(visible_activities(user), args)
-        .where(Activity.starts_at < ends, Activity.ends_at > starts)
+        .where(Activity.starts_at < ends, Activity.starts_at > starts - conflicts.MAX_DURATION, Activity.ends_at > starts)
         .order_by(Activity.starts_at, Activity.id)
         .options(selectinload(Activity.venue), selectinload(Activity.site))
     )

@@ -13,7 +13,12 @@ from app.audit.services import diff, record
 from app.core.clock import to_local
 from app.core.errors import ValidationFailed
 from app.core.i18n import format_range
-from app.events.conflicts import organisation_conflicts, venue_capacity, venue_conflicts
+from app.events.conflicts import (
+    MAX_DURATION,
+    organisation_conflicts,
+    venue_capacity,
+    venue_conflicts,
+)
 from app.events.models import (
     Activity,
     ActivityKind,
@@ -81,8 +86,16 @@ def save_theme(
 
 # -- activities ------------------------------------------------------------------------------
 
-# Changes attendees must see in their calendars: they raise the iCal SEQUENCE of a published
-# activity. Title, agenda, capacity and the like are corrected silently (no SEQUENCE change).
+# The iCal SEQUENCE (RFC 5545 §3.8.7.4) rules, which feeds and invitations rely on:
+# - A draft was never sent to anyone: it keeps SEQUENCE 0 whatever is edited, and publishing it
+#   does not raise it either (the first version attendees receive is 0).
+# - On a sent (published) activity, SEQUENCE grows by exactly one per save that changes what
+#   attendees must see: time (starts_at/ends_at) or place (venue, enterprise site, location note).
+# - Cancelling a published activity raises it by one (calendars then strike it through);
+#   cancelling a draft does not.
+# - Marking an activity completed does not: the calendar entry is unchanged.
+# - Title, agenda, description, capacity, co-hosts, theme are corrected silently (no change).
+# Every change, visible or not, sets `updated_at` (DTSTAMP / LAST-MODIFIED) and is audited.
 ATTENDEE_VISIBLE = ("starts_at", "ends_at", "venue_id", "site_id", "location_note")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)
@@ -140,6 +153,8 @@ def check_times(starts_at: datetime, ends_at: datetime, field_name: str = "start
         raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), field_name)
     if ends_at <= starts_at:
         raise ValidationFailed(_("The end must be after the start."), "ends_at")
+    if ends_at - starts_at > MAX_DURATION:
+        raise ValidationFailed(_("An activity lasts at most seven days."), "ends_at")
 
 
 def _org_of_kind(org_id: int | None, kinds: tuple[OrgKind, ...], field_name: str) -> Organisation | None:
@@ -173,6 +188,12 @@ def validate_activity(data: ActivityInput) -> list[Organisation]:
         raise ValidationFailed(_("This venue does not exist."), "venue_id")
     if data.theme_id is not None and db.session.get(MonthlyTheme, data.theme_id) is None:
         raise ValidationFailed(_("This theme does not exist."), "theme_id")
+    if data.theme_id is None and data.kind == ActivityKind.themed_day:
+        # A monthly themed activity belongs to its month's theme.
+        local = to_local(data.starts_at)
+        data.theme_id = db.session.scalar(
+            select(MonthlyTheme.id).where(MonthlyTheme.year == local.year, MonthlyTheme.month == local.month)
+        )
     if _org_of_kind(data.host_id, (), "host_id") is None:
         raise ValidationFailed(_("This field is required."), "host_id")
     _org_of_kind(data.alliance_id, (OrgKind.alliance,), "alliance_id")
@@ -243,6 +264,7 @@ def create_activity(
     """Create a draft activity after the checks; the venue override's reason goes to the audit log."""
     cohosts = validate_activity(data)
     warnings = check_conflicts(data, None, override_reason)
+    note = _overridden(data, None, override_reason)  # before the new row can find itself
     activity = Activity(
         **data.columns(), status=ActivityStatus.draft, sequence=0, created_at=now, updated_at=now,
         series=series, recurrence_id=recurrence_id,
@@ -252,7 +274,6 @@ def create_activity(
     db.session.flush()
     changes = {key: [None, value] for key, value in data.columns().items() if value is not None}
     changes["cohosts"] = [None, _plain_cohosts(cohosts)]
-    note = _overridden(data, None, override_reason)
     record(activity, "create", changes, note=note, now=now)
     return SaveResult(activity, warnings)
 
