@@ -346,6 +346,8 @@ def test_the_activity_form_sets_offsets_and_deadline_and_replans(app, client, lo
         assert count(OutboxMessage, OutboxMessage.kind == "invitation.update") == 0
         page = client.get(f"/activities/{activity.id}/edit").get_data(as_text=True)
         assert 'value="1d, 30m"' in page and 'value="2026-03-05T18:00"' in page
+        page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+        assert 'id="answer-deadline"' in page and "18:00" in page
 
 
 def test_bad_offsets_and_a_late_deadline_are_refused(app, client, login_as):
@@ -392,3 +394,20 @@ def test_rescheduling_moves_the_answer_deadline_along(app):
     db.session.commit()
     assert activity.answer_deadline == later - timedelta(days=3)
     assert pending(second) == [(ReminderKind.answer_nudge.value, later - timedelta(days=4))]
+
+
+def test_a_series_keeps_the_answer_deadline_relative_to_each_occurrence(app):
+    from app.events.models import ActivityKind
+    from app.events.series import create_series
+    from app.events.services import ActivityInput
+
+    host = factories.organisation(OrgKind.committee)
+    data = ActivityInput(
+        kind=ActivityKind.salon, title="每周沙龙", host_id=host.id, starts_at=START, ends_at=START + timedelta(hours=2),
+        venue_id=factories.venue().id, reminder_offsets="1d, 3h", answer_deadline=START - timedelta(days=2),
+    )
+    _series, results = create_series(data, "FREQ=WEEKLY;COUNT=3", now=NOW)
+    db.session.commit()
+    rows = [r.activity for r in results]
+    assert [a.starts_at - a.answer_deadline for a in rows] == [timedelta(days=2)] * 3
+    assert {a.reminder_offsets for a in rows} == {"1440,180"}
