@@ -60,13 +60,27 @@ def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
+    from app.calendar.views import bp as calendar_bp
     from app.events.views import bp as events_bp
     from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
+    from app.problems.views import bp as problems_bp
     from app.reminders.views import bp as reminders_bp
+    from app.stats.views import bp as stats_bp
 
-    for blueprint in (main_bp, auth_bp, orgs_bp, events_bp, audit_bp, invitations_bp, reminders_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        orgs_bp,
+        events_bp,
+        audit_bp,
+        invitations_bp,
+        reminders_bp,
+        calendar_bp,
+        problems_bp,
+        stats_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
@@ -87,6 +101,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the flask sub-commands (users, demo)."""
     from app.auth.cli import users_cli
+    from app.calendar.cli import feeds_cli
     from app.demo.cli import demo_cli
     from app.mail.cli import outbox_cli
     from app.reminders.cli import reminders_cli, scheduler_cli
@@ -96,3 +111,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(feeds_cli)

@@ -77,6 +77,12 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
+        # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
+        self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
+        self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))
+        self.FEED_CACHE_BYTES = int(os.environ.get("FEED_CACHE_MB", "64")) * 1024 * 1024
+        # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
+        self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
 
 
 class TestConfig(Config):

@@ -2,17 +2,36 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.calendar.models import FeedState, FeedToken
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
+from app.problems.models import (
+    ActivityFeedback,
+    ActivityPhoto,
+    ActivityRecord,
+    FollowUp,
+    Outcome,
+    Problem,
+    ProblemStep,
+)
 from app.reminders.models import Reminder
 
 __all__ = [
+    "ActivityFeedback",
+    "ActivityPhoto",
+    "ActivityRecord",
+    "FollowUp",
+    "Outcome",
+    "Problem",
+    "ProblemStep",
     "Activity",
     "ActivitySeries",
     "AllianceMembership",
     "AuditEntry",
+    "FeedState",
+    "FeedToken",
     "InstructorAssignment",
     "Invitation",
     "InvitationToken",

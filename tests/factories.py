@@ -145,3 +145,20 @@ def answered_invitation(activity: Activity, person: Person | None = None, answer
     db.session.add(invitation)
     db.session.flush()
     return invitation
+
+
+def problem(enterprise: Organisation | None = None, category: str = "tax", status: str = "accepted", **fields):
+    """A problem of an enterprise (by default 受理, raised 2026-03-09 08:00 Beijing time)."""
+    from app.problems.models import Problem, ProblemCategory, ProblemStatus
+
+    item = Problem(
+        enterprise=enterprise or organisation(OrgKind.enterprise),
+        category=ProblemCategory(category),
+        description=fields.pop("description", f"问题{next(_serial)}"),
+        status=ProblemStatus(status),
+        raised_at=fields.pop("raised_at", datetime(2026, 3, 9, 0, 0, tzinfo=UTC)),
+        **fields,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item

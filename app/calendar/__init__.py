@@ -1,1 +1,1 @@
-"""Calendar output: one iCalendar builder shared by feeds and invitation e-mails."""
+"""Calendar output: feeds (METHOD:PUBLISH) and the one iCalendar builder shared with invitation e-mails."""

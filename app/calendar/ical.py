@@ -1,9 +1,9 @@
-"""The one iCalendar builder, shared by calendar feeds and invitation e-mails (see ICAL.md).
+"""The one iCalendar builder shared by feeds (METHOD:PUBLISH) and e-mail (iTIP REQUEST/CANCEL).
 
-Every value is derived from the activity row, so the same activity always gives the same
-bytes: a stable UID from the id, DTSTAMP and LAST-MODIFIED from `updated_at`, SEQUENCE from
-`activity.sequence`, and times in Asia/Shanghai with a VTIMEZONE (never floating, never a
-fixed offset).
+Conformance follows /work/shared/ICAL.md: stable UIDs from the database id, DTSTAMP and
+LAST-MODIFIED from the row's last change (never "now", so bytes are repeatable), SEQUENCE,
+times in Asia/Shanghai (ZoneInfo) with a VTIMEZONE narrowed to the years in use, escaped text,
+and the activity's link in DESCRIPTION as well as URL. Nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
-from typing import Protocol
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from icalendar import Calendar, Event, vCalAddress, vText
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vText
 
-from app.events.models import Activity, ActivityStatus
+from app.events.models import Activity, ActivityKind, ActivityStatus
 
-ZONE = ZoneInfo("Asia/Shanghai")
 PRODID = "-//Linghang//Linghang 领航//ZH"
 
 # iTIP PARTSTAT for an invitation's answer.
@@ -31,16 +32,55 @@ PARTSTAT = {
     "tentative": "TENTATIVE",
 }
 
+ICAL_STATUS = {
+    ActivityStatus.draft: "TENTATIVE",
+    ActivityStatus.published: "CONFIRMED",
+    ActivityStatus.completed: "CONFIRMED",
+    ActivityStatus.cancelled: "CANCELLED",
+}
 
-class Attendee(Protocol):
-    name: str
-    email: str | None
+
+def escape_text(value: str) -> str:
+    """RFC 5545 TEXT escaping: backslash first, then ; , and line breaks."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n")
+    )
 
 
-def activity_uid(activity: Activity, base_url: str) -> str:
+class Text(vText):
+    """TEXT escaped exactly by RFC 5545.
+
+    icalendar 7.3's own escaping first rewrites a literal backslash + "N" to "\\n", so a title
+    such as "C:\\New" would come back with a line break (found by the property-based test).
+    """
+
+    def to_ical(self) -> bytes:
+        return escape_text(str(self)).encode(self.encoding)
+
+
+class Categories(vCategory):
+    """CATEGORIES whose values are escaped by Text."""
+
+    def __init__(self, values: list[str]) -> None:
+        super().__init__(list(values))
+        self.cats = [Text(value) for value in values]
+
+
+def calendar_zone() -> ZoneInfo:
+    """The zone times are written in (the display zone, Asia/Shanghai by default)."""
+    name = current_app.config["DISPLAY_TIMEZONE"] if has_app_context() else "Asia/Shanghai"
+    return ZoneInfo(name)
+
+
+def uid_for(activity_id: int, base_url: str) -> str:
     """The stable UID of an activity: activity-<id>@<host of BASE_URL>."""
-    host = urlsplit(base_url).hostname or "linghang.local"
-    return f"activity-{activity.id}@{host}"
+    host = urlsplit(base_url).hostname or "linghang.invalid"
+    return f"activity-{activity_id}@{host}"
 
 
 def activity_url(activity: Activity, base_url: str) -> str:
@@ -49,69 +89,111 @@ def activity_url(activity: Activity, base_url: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:  # UTCDateTime always gives aware values; be safe anyway
-        value = value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the iCalendar builder")
     return value.astimezone(UTC)
 
 
-def ical_status(activity: Activity, method: str | None = None) -> str:
-    """STATUS of the VEVENT: CANCELLED, TENTATIVE for a draft, else CONFIRMED."""
-    if method == "CANCEL" or activity.status == ActivityStatus.cancelled:
-        return "CANCELLED"
-    if activity.status == ActivityStatus.draft:
-        return "TENTATIVE"
-    return "CONFIRMED"
+def _address(email: str | None, name: str | None, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}" if email else "mailto:noreply@linghang.invalid")
+    if name:
+        # icalendar quotes a parameter value with , ; : or " in it (a CN like 王, 五).
+        address.params["CN"] = name
+    for key, value in params.items():
+        address.params[key] = value
+    return address
+
+
+def _description(activity: Activity, url: str, extra: str | None = None) -> str:
+    parts: list[str] = []
+    if activity.status == ActivityStatus.cancelled:
+        parts.append(_("Cancelled") + (f"：{activity.status_reason}" if activity.status_reason else ""))
+    if activity.agenda:
+        parts.append(_("Agenda") + "：\n" + activity.agenda.strip())
+    if activity.description:
+        parts.append(activity.description.strip())
+    if extra and extra.strip():
+        parts.append(extra.strip())
+    parts.append(_("Details") + "：" + url)
+    return "\n\n".join(parts)
 
 
 def build_vevent(
     activity: Activity,
     *,
     base_url: str,
-    attendee: Attendee | None = None,
+    attendee: Any = None,
     partstat: str = "NEEDS-ACTION",
     method: str | None = None,
     extra_description: str | None = None,
     organizer_email: str | None = None,
+    zone: ZoneInfo | None = None,
 ) -> Event:
-    """The VEVENT of an activity; with `attendee`, one ATTENDEE line for that person (iTIP)."""
-    link = activity_url(activity, base_url)
+    """One VEVENT for an activity; `attendee` (a Person) adds an RSVP ATTENDEE line (e-mail).
+
+    `method` CANCEL marks the event cancelled whatever the row says (iTIP cancellation).
+    """
+    zone = zone or calendar_zone()
+    url = activity_url(activity, base_url)
     event = Event()
-    event.add("uid", activity_uid(activity, base_url))
-    stamp = _utc(activity.updated_at)
-    event.add("dtstamp", stamp)
-    event.add("last-modified", stamp)
-    event.add("created", _utc(activity.created_at))
-    event.add("sequence", activity.sequence or 0)
-    event.add("dtstart", _utc(activity.starts_at).astimezone(ZONE))
-    event.add("dtend", _utc(activity.ends_at).astimezone(ZONE))
-    event.add("summary", activity.title)
+    event.add("UID", uid_for(activity.id, base_url))
+    changed = _utc(activity.updated_at)
+    event.add("DTSTAMP", changed)
+    event.add("LAST-MODIFIED", changed)
+    event.add("CREATED", _utc(activity.created_at))
+    event.add("SEQUENCE", activity.sequence or 0)
+    event.add("SUMMARY", Text(activity.title))
+    event.add("DTSTART", activity.starts_at.astimezone(zone))
+    event.add("DTEND", activity.ends_at.astimezone(zone))
+    status = "CANCELLED" if method and method.upper() == "CANCEL" else ICAL_STATUS[activity.status]
+    event.add("STATUS", status)
     if activity.place:
-        event.add("location", activity.place)
-    parts = [activity.agenda or ""]
-    if extra_description:
-        parts.append(extra_description)
-    parts.append(link)
-    event.add("description", "\n\n".join(p.strip() for p in parts if p and p.strip()))
-    event.add("url", link)
+        event.add("LOCATION", Text(activity.place))
+    # The sending address, not a person's: feeds are public and replies belong to the system.
     # MAIL_DEFAULT_SENDER may be "Name <address>": the URI takes the address only.
-    sender = parseaddr(organizer_email or current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    organizer = vCalAddress(f"mailto:{sender}")
-    organizer.params["CN"] = vText(activity.host.name)
-    event.add("organizer", organizer)
-    if attendee is not None and attendee.email:
-        address = vCalAddress(f"mailto:{attendee.email}")
-        address.params["CN"] = vText(attendee.name)
-        address.params["ROLE"] = vText("REQ-PARTICIPANT")
-        address.params["PARTSTAT"] = vText(partstat)
-        address.params["RSVP"] = vText("TRUE")
-        event.add("attendee", address)
-    event.add("status", ical_status(activity, method))
-    event.add("transp", "TRANSPARENT" if ical_status(activity, method) == "CANCELLED" else "OPAQUE")
-    categories = [str(activity.kind_label)]
+    sender = organizer_email or (current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None)
+    event.add("ORGANIZER", _address(parseaddr(sender)[1] if sender else None, activity.host.name))
+    categories = [activity.kind_label]
     if activity.theme is not None:
         categories.append(activity.theme.title)
-    event.add("categories", categories)
+    event.add("CATEGORIES", Categories(categories))
+    event.add("DESCRIPTION", Text(_description(activity, url, extra_description)))
+    event.add("URL", url)
+    event.add("CLASS", "PRIVATE" if activity.kind == ActivityKind.visit else "PUBLIC")
+    event.add("TRANSP", "TRANSPARENT" if status == "CANCELLED" else "OPAQUE")
+    if attendee is not None:
+        event.add(
+            "ATTENDEE",
+            _address(
+                getattr(attendee, "email", None),
+                getattr(attendee, "name", None),
+                ROLE="REQ-PARTICIPANT",
+                PARTSTAT=partstat,
+                RSVP="TRUE",
+            ),
+        )
     return event
+
+
+@lru_cache(maxsize=64)
+def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    """A VTIMEZONE valid from 1 January of first_year to the end of last_year (cached; do not mutate)."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+
+
+def _local_years(events: list[Event]) -> dict[str, tuple[int, int]]:
+    years: dict[str, tuple[int, int]] = {}
+    for event in events:
+        for key in ("DTSTART", "DTEND"):
+            prop = event.get(key)
+            if prop is None or not isinstance(prop.dt, datetime) or prop.dt.tzinfo in (None, UTC):
+                continue
+            tzid = str(prop.params.get("TZID") or getattr(prop.dt.tzinfo, "key", ""))
+            if not tzid:
+                continue
+            low, high = years.get(tzid, (prop.dt.year, prop.dt.year))
+            years[tzid] = (min(low, prop.dt.year), max(high, prop.dt.year))
+    return years
 
 
 def build_calendar(
@@ -121,29 +203,23 @@ def build_calendar(
     name: str | None = None,
     description: str | None = None,
 ) -> Calendar:
-    """A VCALENDAR around the events, with the VTIMEZONE of the years they use.
-
-    `method` is "REQUEST" or "CANCEL" for e-mail (iTIP), "PUBLISH" for feeds, or None.
-    """
+    """A VCALENDAR with the method (REQUEST/CANCEL for e-mail, PUBLISH for feeds), an optional
+    display name, the events and their VTIMEZONEs."""
+    events = list(events)
     calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
     if method:
-        calendar.add("method", method.upper())
+        calendar.add("METHOD", method.upper())
     if name:
-        calendar.add("name", name)
-        calendar.add("x-wr-calname", name)
-        calendar.add("x-wr-timezone", ZONE.key)
+        # Text explicitly: icalendar types NAME and X-WR-* as unknown and would not escape "," ";".
+        calendar.add("NAME", Text(name))
+        calendar.add("X-WR-CALNAME", Text(name))
     if description:
-        calendar.add("x-wr-caldesc", description)
-    years: list[int] = []
+        calendar.add("X-WR-CALDESC", Text(description))
+    for tzid, (first, last) in sorted(_local_years(events).items()):
+        calendar.add_component(vtimezone(tzid, first, last))
     for event in events:
         calendar.add_component(event)
-        for key in ("dtstart", "dtend"):
-            if key in event:
-                years.append(event.decoded(key).year)
-    if years:
-        # Only the rules of the years in use (not the 1986–91 daylight-saving time).
-        calendar.add_missing_timezones(first_date=date(min(years), 1, 1), last_date=date(max(years) + 1, 1, 1))
     return calendar

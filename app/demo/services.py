@@ -25,6 +25,8 @@ from app.orgs.models import (
     Person,
     Venue,
 )
+from app.problems.demo import load_problems
+from app.problems.models import Outcome, Problem
 
 INSTRUCTOR_COUNT = 12
 
@@ -197,6 +199,7 @@ def load(now: datetime | None = None) -> dict[str, int]:
     db.session.flush()
     _invitations(now, by_alliance)
     db.session.flush()
+    load_problems(now, enterprises, departments, organiser)
     return counts()
 
 
@@ -360,7 +363,7 @@ def _invitations(now: datetime, by_alliance: dict[str, list[Organisation]]) -> N
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
     models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity,
-              Invitation]
+              Invitation, Problem, Outcome]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
     }

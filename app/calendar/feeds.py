@@ -1,0 +1,420 @@
+"""What each feed contains, its cheap version key, and the cached rendering.
+
+A poll costs one indexed query: the token (joined with its subject's kind) together with the
+feed_state row, whose generation database triggers bump on every change that can alter any
+feed (see FeedState). The version key is
+
+    (scope, window (its day and bounds), BASE_URL, feed_state.epoch, feed_state.generation)
+
+and the calendar is rebuilt only when it changes. Rendering is a pure function of the database
+and the day (DTSTAMP is the row's last change, the locale is fixed to the default, events are
+ordered), so any process builds the same bytes for the same key. The cache is an in-process
+LRU (bounded by FEED_CACHE_BYTES) in each web process; correctness never depends on it: a miss
+rebuilds. Should the triggers be missing (e.g. a later SQLite batch migration recreated a
+table), the version falls back to one aggregate query over the feed's selection (count,
+sum(id), max(updated_at) plus the related tables' max(updated_at)): slower, still correct.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import format_datetime as http_date
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from icalendar import vDuration
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
+from sqlalchemy.orm import selectinload
+
+from app.calendar.ical import build_calendar, build_vevent, calendar_zone
+from app.calendar.models import FeedKind, FeedState
+from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
+from app.extensions import db
+from app.invitations.models import Invitation
+from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
+
+PUBLIC = "public"
+CANCELLED_KEPT_DAYS = 30
+REFRESH = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Whose feed: a kind ('organisation', 'person', 'department', 'alliance' or 'public') and a subject."""
+
+    kind: str
+    subject_id: int | None = None
+    # Visits are private to the enterprise visited: a feed of an enterprise, or of one of its
+    # people, never shows a visit at another enterprise.
+    enterprise_id: int | None = None
+
+
+def scope_for(kind: FeedKind | str, organisation: Organisation | None = None, person: Person | None = None) -> FeedScope:
+    """Build the scope of a feed kind and its subject."""
+    if kind == PUBLIC:
+        return FeedScope(PUBLIC)
+    if kind == FeedKind.person:
+        home = person.organisation
+        return FeedScope(
+            FeedKind.person.value, person.id, home.id if home.kind == OrgKind.enterprise else None
+        )
+    return FeedScope(
+        FeedKind(kind).value,
+        organisation.id,
+        organisation.id if organisation.kind == OrgKind.enterprise else None,
+    )
+
+
+def feed_kind_for(organisation: Organisation) -> FeedKind:
+    """The feed kind that fits an organisation."""
+    if organisation.kind == OrgKind.department:
+        return FeedKind.department
+    if organisation.kind == OrgKind.alliance:
+        return FeedKind.alliance
+    return FeedKind.organisation
+
+
+# -- what is in a feed ---------------------------------------------------------
+
+def department_problem_visits(department_id: int) -> Select:
+    """Hook: ids of follow-up visits on problems assigned to a department.
+
+    The problem ledger (issue 7) is not in this branch; when it lands, return
+    select(Activity.id) of the follow-up visits (kind=visit, visit_kind=follow_up) linked to
+    problems whose handling department is department_id. Until then: nothing.
+    """
+    return select(Activity.id).where(false())
+
+
+# Uncorrelated IN (subquery) rather than EXISTS: both databases compute the small id list once
+# instead of probing it per activity (a correlated EXISTS made the version query 50× slower).
+
+def _invited_org(org_id: int) -> ColumnElement[bool]:
+    return Activity.id.in_(select(Invitation.activity_id).where(Invitation.organisation_id == org_id))
+
+
+def _hosted(org_id: int) -> ColumnElement[bool]:
+    return or_(
+        Activity.host_id == org_id,
+        Activity.id.in_(
+            select(activity_cohost.c.activity_id).where(activity_cohost.c.organisation_id == org_id)
+        ),
+    )
+
+
+def subject_clause(scope: FeedScope) -> ColumnElement[bool]:
+    """Which activities belong to the subject (before the status and window rules)."""
+    not_visit = Activity.kind != ActivityKind.visit
+    if scope.kind == PUBLIC:
+        return not_visit
+    subject = scope.subject_id
+    if scope.kind == FeedKind.person:
+        clause = or_(
+            Activity.id.in_(select(Invitation.activity_id).where(Invitation.person_id == subject)),
+            Activity.organiser_id == subject,
+        )
+        if scope.enterprise_id is not None:
+            clause = and_(
+                clause,
+                or_(not_visit, Activity.site_id == scope.enterprise_id, Activity.organiser_id == subject),
+            )
+        return clause
+    if scope.kind == FeedKind.alliance:
+        return and_(Activity.alliance_id == subject, not_visit)
+    if scope.kind == FeedKind.department:
+        return or_(
+            _hosted(subject),
+            _invited_org(subject),
+            Activity.id.in_(department_problem_visits(subject)),
+        )
+    # An organisation: invited, hosting or co-hosting, its alliances' open activities.
+    alliances = select(AllianceMembership.alliance_id).where(AllianceMembership.enterprise_id == subject)
+    clause = or_(
+        _invited_org(subject),
+        _hosted(subject),
+        and_(not_visit, Activity.alliance_id.in_(alliances)),
+    )
+    if scope.enterprise_id is not None:
+        # Its own visits, and never a visit at another enterprise (visits are private).
+        clause = or_(clause, and_(Activity.kind == ActivityKind.visit, Activity.site_id == subject))
+        clause = and_(clause, or_(not_visit, Activity.site_id == subject))
+    return clause
+
+
+@dataclass(frozen=True)
+class Window:
+    """The feed's time window, aligned to days in the display zone so it changes once a day."""
+
+    day: str
+    starts: datetime
+    ends: datetime
+    cancelled_since: datetime
+
+
+def feed_window(now: datetime) -> Window:
+    """From FEED_PAST_DAYS ago to FEED_FUTURE_DAYS ahead (whole local days)."""
+    zone = calendar_zone()
+    return _window(
+        now.astimezone(zone).date(),
+        zone,
+        int(current_app.config.get("FEED_PAST_DAYS", 90)),
+        int(current_app.config.get("FEED_FUTURE_DAYS", 365)),
+    )
+
+
+@lru_cache(maxsize=32)
+def _window(today: date, zone: ZoneInfo, past: int, future: int) -> Window:
+    """The window of a local day (cached: it is asked for on every poll)."""
+
+    def midnight(day) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+    return Window(
+        day=today.isoformat(),
+        starts=midnight(today - timedelta(days=past)),
+        ends=midnight(today + timedelta(days=future + 1)),
+        cancelled_since=midnight(today - timedelta(days=CANCELLED_KEPT_DAYS)),
+    )
+
+
+def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
+    """The whole WHERE clause: subject, no drafts, the window, cancellations kept 30 days."""
+    return and_(
+        subject_clause(scope),
+        Activity.status != ActivityStatus.draft,
+        or_(Activity.status != ActivityStatus.cancelled, Activity.updated_at >= window.cancelled_since),
+        Activity.ends_at > window.starts,
+        Activity.starts_at < window.ends,
+    )
+
+
+# -- version and rendering -----------------------------------------------------
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """The cheap fingerprint of a feed's content, and when the data last changed."""
+
+    key: tuple
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedBody:
+    """A rendered feed."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+
+TRIGGER_COUNT = 24  # migration 0600: FEED_TRIGGERS
+
+
+def feed_state_maintained() -> bool:
+    """True when the feed_state triggers exist (checked once per process and database)."""
+    known = current_app.extensions.setdefault("linghang_feed_triggers", {})
+    url = db.engine.url
+    if url not in known:
+        if db.engine.dialect.name == "postgresql":
+            sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'feed_bump_%' AND NOT tgisinternal"
+        else:
+            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed_bump_%'"
+        known[url] = db.session.execute(text(sql)).scalar() >= TRIGGER_COUNT
+    return known[url]
+
+
+@lru_cache(maxsize=1)
+def state_columns() -> tuple:
+    """Scalar subqueries reading feed_state's (epoch, generation, changed_at); to add to a token lookup."""
+    return (
+        select(FeedState.epoch).where(FeedState.id == 1).scalar_subquery(),
+        select(FeedState.generation).where(FeedState.id == 1).scalar_subquery(),
+        select(FeedState.changed_at).where(FeedState.id == 1).scalar_subquery(),
+    )
+
+
+def _related_maxima():
+    return [
+        select(func.max(model.updated_at)).scalar_subquery()
+        for model in (Organisation, Person, Venue, MonthlyTheme)
+    ]
+
+
+def feed_version(scope: FeedScope, now: datetime, state: tuple | None = None) -> FeedVersion:
+    """The version key; `state` is feed_state's (epoch, generation, changed_at) if read already."""
+    window = feed_window(now)
+    base = (scope, window, current_app.config["BASE_URL"])
+    if feed_state_maintained():
+        if state is None:
+            state = tuple(db.session.execute(select(*state_columns())).one())
+        epoch, generation, changed_at = state
+        return FeedVersion(key=(*base, "state", epoch or 0, generation or 0), changed_at=_aware(changed_at))
+    row = db.session.execute(
+        select(
+            func.count(Activity.id),
+            func.coalesce(func.sum(Activity.id), 0),
+            func.max(Activity.updated_at),
+            *_related_maxima(),
+        ).where(feed_clause(scope, window))
+    ).one()
+    count, id_sum, *stamps = row
+    known = [_aware(v) for v in stamps if v is not None]
+    return FeedVersion(
+        key=(*base, "aggregate", int(count), int(id_sum), *(str(v) for v in stamps)),
+        changed_at=max(known) if known else None,
+    )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A UTC datetime from a scalar subquery (SQLite may hand back text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _day_start(now: datetime) -> datetime:
+    zone = calendar_zone()
+    return datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(UTC)
+
+
+def last_modified_of(activities: list[Activity], now: datetime, changed_at: datetime | None = None) -> datetime:
+    """HTTP Last-Modified: the newest change among the feed's activities and what they show.
+
+    At least the start of the window's day (also for an empty feed): the window moves at local
+    midnight, so a client asking only If-Modified-Since refetches once a day. It depends on the
+    feed's scope only, not on the token, so every token and process sends the same value.
+    `changed_at` (feed_state's last bump) covers changes that touch no activity row.
+    """
+    stamps = [_day_start(now)] + ([changed_at] if changed_at is not None else [])
+    for activity in activities:
+        stamps.append(activity.updated_at)
+        for related in (activity.host, activity.venue, activity.site, activity.organiser, activity.theme):
+            if related is not None and related.updated_at is not None:
+                stamps.append(related.updated_at)
+    return max(stamps).astimezone(UTC).replace(microsecond=0)
+
+
+def calendar_name(scope: FeedScope) -> str:
+    """The calendar's display name (X-WR-CALNAME and NAME), in the default language."""
+    if scope.kind == PUBLIC:
+        return _("Linghang · open activities")
+    if scope.kind == FeedKind.person:
+        subject = db.session.get(Person, scope.subject_id)
+    else:
+        subject = db.session.get(Organisation, scope.subject_id)
+    return _("Linghang · %(name)s", name=subject.name if subject else "")
+
+
+def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
+    """The activities of a feed, in a stable order."""
+    statement = (
+        select(Activity)
+        .where(feed_clause(scope, feed_window(now)))
+        .order_by(Activity.starts_at, Activity.id)
+        .options(
+            selectinload(Activity.host),
+            selectinload(Activity.venue),
+            selectinload(Activity.site),
+            selectinload(Activity.organiser),
+            selectinload(Activity.theme),
+        )
+    )
+    return list(db.session.scalars(statement))
+
+
+def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = None) -> FeedBody:
+    """Build the feed's bytes (METHOD:PUBLISH) with the refresh hints clients read."""
+    base_url = current_app.config["BASE_URL"]
+    activities = feed_activities(scope, now)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        events = [build_vevent(a, base_url=base_url) for a in activities]
+        calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
+    calendar.add("X-WR-TIMEZONE", calendar_zone().key)
+    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
+    body = calendar.to_ical()
+    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(activities, now, changed_at))
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the quoted sha256 of the bytes."""
+    return '"' + hashlib.sha256(body).hexdigest() + '"'
+
+
+def http_last_modified(value: datetime) -> str:
+    """An HTTP date."""
+    return http_date(value.astimezone(UTC), usegmt=True)
+
+
+# -- the cache -----------------------------------------------------------------
+
+class FeedCache:
+    """A small thread-safe LRU of version key → rendered feed, bounded in bytes."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, FeedBody] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> FeedBody | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: FeedBody) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = value
+            self._bytes += len(value.body)
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                _key, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def feed_cache() -> FeedCache:
+    """The app's feed cache (one per process)."""
+    cache = current_app.extensions.get("linghang_feed_cache")
+    if cache is None:
+        cache = FeedCache(int(current_app.config.get("FEED_CACHE_BYTES", 64 * 1024 * 1024)))
+        current_app.extensions["linghang_feed_cache"] = cache
+    return cache
+
+
+def current_feed(
+    scope: FeedScope, now: datetime, state: tuple | None = None
+) -> tuple[FeedVersion, FeedBody | None]:
+    """The feed's version and, when this process has rendered it already, the cached body."""
+    version = feed_version(scope, now, state)
+    return version, feed_cache().get(version.key)
+
+
+def feed_body(scope: FeedScope, now: datetime) -> FeedBody:
+    """The feed's bytes: from the cache when the version is unchanged, else rebuilt and cached."""
+    version, cached = current_feed(scope, now)
+    if cached is not None:
+        return cached
+    rendered = render_feed(scope, now, version.changed_at)
+    feed_cache().put(version.key, rendered)
+    return rendered

@@ -1,0 +1,316 @@
+"""Feeds over HTTP, single-activity downloads and the Subscribe page."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from urllib.parse import quote, urlencode
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.http import parse_date
+
+from app.auth.access import any_role, public
+from app.calendar import services
+from app.calendar.feeds import (
+    PUBLIC,
+    FeedBody,
+    FeedScope,
+    current_feed,
+    etag_of,
+    feed_cache,
+    http_last_modified,
+    render_feed,
+)
+from app.calendar.forms import NewTokenForm, TokenActionForm
+from app.calendar.ical import build_calendar, build_vevent, calendar_zone
+from app.calendar.models import FeedToken
+from app.core.clock import utcnow
+from app.core.errors import ValidationFailed
+from app.core.forms import show_failure
+from app.events.models import Activity
+from app.events.queries import visibility_clause
+from app.extensions import db
+from app.orgs.models import Organisation, Person
+
+bp = Blueprint("calendar", __name__)
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+ONCE_KEY = "feed_token_once"
+
+
+# -- feeds ---------------------------------------------------------------------
+
+def _matches(header: str, etag: str) -> bool:
+    candidates = [part.strip() for part in header.split(",")]
+    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
+
+
+def _not_modified(etag: str, last_modified) -> bool:
+    """RFC 9110: If-None-Match wins; If-Modified-Since only when it is absent."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        return _matches(if_none_match, etag)
+    since = parse_date(request.headers.get("If-Modified-Since"))
+    return since is not None and last_modified <= since
+
+
+def calendar_response(feed: FeedBody, *, filename: str | None = None, max_age: int = 0) -> Response:
+    """The bytes as text/calendar with ETag and Last-Modified, or 304 when the client has them."""
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": http_last_modified(feed.last_modified),
+        "Cache-Control": f"private, max-age={max_age}, must-revalidate",
+    }
+    if filename:
+        headers["Content-Disposition"] = f"attachment; filename=\"{filename}\""
+    if _not_modified(feed.etag, feed.last_modified):
+        return Response(status=304, headers=headers)
+    response = Response(feed.body, status=200, headers=headers)
+    response.headers["Content-Type"] = CALENDAR_TYPE
+    return response
+
+
+def serve_feed(scope: FeedScope, state: tuple | None = None) -> Response:
+    """Answer a feed poll: 304 from the cached ETag when the version is unchanged, else the bytes."""
+    now = utcnow()
+    version, cached = current_feed(scope, now, state)
+    if cached is None:
+        cached = render_feed(scope, now, version.changed_at)
+        feed_cache().put(version.key, cached)
+    return calendar_response(cached)
+
+
+@bp.get("/feeds/<token>.ics")
+@public
+def feed(token: str):
+    """A subscribed calendar (METHOD:PUBLISH); unknown or revoked tokens answer 404."""
+    target = services.find_poll_target(token)
+    if target is None:
+        abort(404)
+    if services.record_poll(target, utcnow()):
+        db.session.commit()
+    return serve_feed(target.scope, target.state)
+
+
+@bp.get("/feeds/public.ics")
+@public
+def public_feed():
+    """The county's published open activities, for anyone."""
+    return serve_feed(FeedScope(PUBLIC))
+
+
+# -- one activity ----------------------------------------------------------------
+
+def _visible_activity(activity_id: int) -> Activity:
+    statement = select(Activity).where(Activity.id == activity_id)
+    clause = visibility_clause(current_user)
+    if clause is not None:
+        statement = statement.where(clause)
+    activity = db.session.scalar(statement)
+    if activity is None:
+        abort(404)
+    return activity
+
+
+@bp.get("/activities/<int:activity_id>.ics")
+@any_role
+def activity_ics(activity_id: int):
+    """Download one activity as an .ics file (METHOD:PUBLISH, the feeds' builder)."""
+    activity = _visible_activity(activity_id)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        event = build_vevent(activity, base_url=current_app.config["BASE_URL"])
+        body = build_calendar([event], method="PUBLISH").to_ical()
+    feed = FeedBody(body=body, etag=etag_of(body), last_modified=activity.updated_at.replace(microsecond=0))
+    return calendar_response(feed, filename=f"linghang-activity-{activity.id}.ics")
+
+
+@bp.app_template_global()
+def add_to_calendar_links(activity: Activity) -> list[tuple[str, str]]:
+    """Links that open a new-event form in web calendars, plus the .ics download."""
+    start = activity.starts_at.astimezone(UTC)
+    end = activity.ends_at.astimezone(UTC)
+    details = activity.agenda or activity.description or ""
+    link = f"{current_app.config['BASE_URL']}/activities/{activity.id}"
+    details = (details + "\n\n" + link).strip()
+    google = "https://calendar.google.com/calendar/render?" + urlencode(
+        {
+            "action": "TEMPLATE",
+            "text": activity.title,
+            "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+            "details": details,
+            "location": activity.place,
+            "ctz": calendar_zone().key,
+        },
+        quote_via=quote,
+    )
+    outlook_params = urlencode(
+        {
+            "path": "/calendar/action/compose",
+            "rru": "addevent",
+            "subject": activity.title,
+            "startdt": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "enddt": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "body": details,
+            "location": activity.place,
+        },
+        quote_via=quote,
+    )
+    return [
+        (_("Apple, Outlook or phone calendar (.ics file)"), url_for("calendar.activity_ics", activity_id=activity.id)),
+        (_("Google Calendar"), google),
+        (_("Outlook.com"), "https://outlook.live.com/calendar/0/deeplink/compose?" + outlook_params),
+        (_("Microsoft 365"), "https://outlook.office.com/calendar/0/deeplink/compose?" + outlook_params),
+    ]
+
+
+# -- the Subscribe page ----------------------------------------------------------
+
+def _subject_choices() -> list[tuple[str, str]]:
+    """Whose calendar this account may subscribe to."""
+    me = current_user.person
+    choices = [(f"person:{me.id}", _("My activities (%(name)s)", name=me.name))]
+    own = me.organisation
+    choices.append((f"org:{own.id}", _("%(name)s (my organisation)", name=own.name)))
+    if current_user.is_staff:
+        others = db.session.scalars(
+            select(Organisation).where(Organisation.active.is_(True), Organisation.id != own.id).order_by(Organisation.kind, Organisation.name)
+        )
+        choices += [(f"org:{o.id}", f"{o.name}（{o.kind_label}）") for o in others]
+    return choices
+
+
+def _subject(value: str) -> tuple[Organisation | None, Person | None]:
+    kind, _sep, raw = (value or "").partition(":")
+    if not raw.isdigit():
+        return None, None
+    if kind == "org":
+        return db.session.get(Organisation, int(raw)), None
+    if kind == "person":
+        return None, db.session.get(Person, int(raw))
+    return None, None
+
+
+def qr_svg(data: str) -> Markup:
+    """An inline SVG QR code."""
+    return Markup(segno.make(data, error="m").svg_inline(scale=4, border=2, title=data))
+
+
+def _links(path: str) -> dict[str, str]:
+    url = services.feed_url(path)
+    return {"https": url, "webcal": services.webcal_url(url)}
+
+
+@bp.get("/subscribe")
+@any_role
+def subscribe():
+    """Create, revoke and rotate calendar subscription links."""
+    form = NewTokenForm()
+    form.subject.choices = _subject_choices()
+    return _subscribe_page(form)
+
+
+def _subscribe_page(form: NewTokenForm):
+    once = session.pop(ONCE_KEY, None)
+    fresh = None
+    if once:
+        token = db.session.get(FeedToken, once.get("id"))
+        if token is not None and services.may_manage(current_user, token) and token.revoked_at is None:
+            links = _links(services.feed_path(once["token"]))
+            fresh = {"token": token, "links": links, "qr": qr_svg(links["webcal"])}
+    public_links = _links(services.public_feed_path())
+    return render_template(
+        "calendar/subscribe.html",
+        form=form,
+        action_form=TokenActionForm(),
+        tokens=services.tokens_for(current_user),
+        fresh=fresh,
+        public_links=public_links,
+        public_qr=qr_svg(public_links["webcal"]),
+    )
+
+
+def _show_once(token: FeedToken, plain: str):
+    session[ONCE_KEY] = {"id": token.id, "token": plain}
+    return redirect(url_for("calendar.subscribe") + "#new-link")
+
+
+@bp.post("/subscribe")
+@any_role
+def subscribe_create():
+    """Create a named link; its address is shown once."""
+    form = NewTokenForm()
+    form.subject.choices = _subject_choices()
+    if form.validate_on_submit():
+        organisation, person = _subject(form.subject.data)
+        try:
+            token, plain = services.create_token(
+                current_user, form.name.data, organisation=organisation, person=person, now=utcnow()
+            )
+        except ValidationFailed as failure:
+            db.session.rollback()
+            show_failure(form, failure)
+        else:
+            db.session.commit()
+            flash(_("The subscription link was created. Copy it now: it is shown only once."), "success")
+            return _show_once(token, plain)
+    return _subscribe_page(form), 400
+
+
+def _managed_token(token_id: int) -> FeedToken:
+    token = db.session.get(FeedToken, token_id)
+    if token is None or not services.may_manage(current_user, token):
+        abort(404)
+    return token
+
+
+@bp.post("/subscribe/<int:token_id>/revoke")
+@any_role
+def subscribe_revoke(token_id: int):
+    """Revoke a link: calendars using it stop updating."""
+    token = _managed_token(token_id)
+    if not TokenActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.revoke_token(current_user, token, utcnow())
+    except ValidationFailed as failure:
+        db.session.rollback()
+        flash(failure.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("The link was revoked."), "info")
+    return redirect(url_for("calendar.subscribe"))
+
+
+@bp.post("/subscribe/<int:token_id>/rotate")
+@any_role
+def subscribe_rotate(token_id: int):
+    """Replace a link by a new one (the old one stops working)."""
+    token = _managed_token(token_id)
+    if not TokenActionForm().validate_on_submit():
+        abort(400)
+    try:
+        fresh, plain = services.rotate_token(current_user, token, utcnow())
+    except ValidationFailed as failure:
+        db.session.rollback()
+        flash(failure.message, "warning")
+        return redirect(url_for("calendar.subscribe"))
+    db.session.commit()
+    flash(_("A new link replaces the old one. Copy it now: it is shown only once."), "success")
+    return _show_once(fresh, plain)
+

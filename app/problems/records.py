@@ -1,0 +1,95 @@
+"""The activity record (活动纪实): sanitised minutes, decisions, attendance and photos."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import bleach
+from flask import current_app
+from flask_babel import gettext as _
+from markupsafe import escape
+
+from app.audit.services import record
+from app.core.errors import ValidationFailed
+from app.events.models import Activity
+from app.extensions import db
+from app.orgs.models import Person
+from app.problems.models import ActivityPhoto, ActivityRecord
+
+ALLOWED_TAGS = ["p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h3", "h4", "blockquote"]
+HTML_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^>]*)?/?>")
+PHOTO_LIMIT = 5 * 1024 * 1024  # per file; the whole request is capped by MAX_CONTENT_LENGTH
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+def sanitise_minutes(text: str | None) -> str | None:
+    """Keep a few formatting tags; plain text keeps its line breaks; everything else is removed."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not HTML_TAG.search(text):
+        # Plain text: escape it and keep its line breaks.
+        return "<br>".join(str(escape(line)) for line in text.splitlines())
+    return bleach.clean(text, tags=ALLOWED_TAGS, attributes={}, strip=True)
+
+
+def save_record(activity: Activity, *, minutes: str | None, decisions: str | None, expected: int | None, present: int | None, now: datetime) -> ActivityRecord:
+    """Create or update the activity's record."""
+    for value, field in ((expected, "expected"), (present, "present")):
+        if value is not None and value < 0:
+            raise ValidationFailed(_("The number cannot be negative."), field)
+    if expected is not None and present is not None and present > expected * 2:
+        raise ValidationFailed(_("More people present than twice those expected: check the numbers."), "present")
+    entry = db.session.query(ActivityRecord).filter_by(activity_id=activity.id).one_or_none()
+    if entry is None:
+        entry = ActivityRecord(activity=activity)
+        db.session.add(entry)
+    entry.minutes = sanitise_minutes(minutes)
+    entry.decisions = (decisions or "").strip() or None
+    entry.expected = expected
+    entry.present = present
+    entry.updated_at = now
+    db.session.flush()
+    record(entry, "save", {"expected": [None, expected], "present": [None, present]}, now=now)
+    return entry
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The image type from the file's first bytes (JPEG, PNG or WebP), else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def upload_folder() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def add_photo(activity: Activity, data: bytes, filename: str | None, uploader: Person | None, now: datetime) -> ActivityPhoto:
+    """Store an uploaded photo under a random name after checking its size and content type."""
+    if not data:
+        raise ValidationFailed(_("Choose a photo to upload."), "photo")
+    if len(data) > PHOTO_LIMIT:
+        raise ValidationFailed(_("The photo is larger than %(mb)s MB.", mb=PHOTO_LIMIT // (1024 * 1024)), "photo")
+    content_type = sniff_image(data[:16])
+    if content_type is None:
+        raise ValidationFailed(_("Only JPEG, PNG or WebP photos can be uploaded."), "photo")
+    stored = secrets.token_hex(16) + PHOTO_TYPES[content_type]
+    photo = ActivityPhoto(
+        activity_id=activity.id, stored_name=stored, original_name=(filename or "photo")[:200],
+        content_type=content_type, size=len(data), uploaded_by_id=uploader.id if uploader else None, uploaded_at=now,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    (upload_folder() / stored).write_bytes(data)
+    record(photo, "upload", {"activity_id": [None, activity.id]}, now=now)
+    return photo

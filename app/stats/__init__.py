@@ -1,0 +1,1 @@
+"""The dashboard's figures (SQL aggregation only), its SVG charts and the exports."""

@@ -1,0 +1,215 @@
+"""Feed polling benchmark: an organisation feed of 1,000 activities served by gunicorn.
+
+    .venv/bin/python bench/bench_feeds.py [--database-url postgresql://postgres@127.0.0.1/bench]
+
+Seeds a temporary database (SQLite by default), starts gunicorn on 127.0.0.1 with the bench app
+factory (bench/bench_app.py), and measures, with keep-alive http.client connections:
+
+  feed, conditional    GET /feeds/<token>.ics with If-None-Match (the answer is 304)
+  feed, unconditional  GET /feeds/<token>.ics (200, the cached body)
+  rebuild baseline     the same feed rebuilt on every request (with and without If-None-Match)
+  trivial endpoint     a constant string
+
+and prints requests per second and the ratios. Aims: conditional polls ≥ 20× the rebuild
+baseline, and ≥ half the trivial endpoint's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(env: dict[str, str], activities: int) -> str:
+    """Create the schema and an enterprise with `activities` activities in its feed; return a token."""
+    os.environ.update(env)
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.calendar import services
+    from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
+    from app.extensions import db
+    from app.invitations.models import Invitation
+    from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        committee = Organisation(name="产业链综合党委", kind=OrgKind.committee)
+        alliance = Organisation(name="锂电新能源产业链党建联盟", kind=OrgKind.alliance)
+        enterprise = Organisation(name="赣锋锂业宜春分公司", kind=OrgKind.enterprise)
+        db.session.add_all([committee, alliance, enterprise])
+        db.session.flush()
+        db.session.add(AllianceMembership(alliance=alliance, enterprise=enterprise))
+        contact = Person(name="李四", email="li@example.com", organisation=enterprise)
+        organiser = Person(name="王五", email="wang@example.com", organisation=committee)
+        venue = Venue(name="县委党校报告厅", address="宜春市宜阳大道1号", capacity=200)
+        db.session.add_all([contact, organiser, venue])
+        db.session.flush()
+        rng = random.Random(6)
+        now = datetime.now(UTC).replace(microsecond=0)
+        kinds = [ActivityKind.salon, ActivityKind.roundtable, ActivityKind.themed_day, ActivityKind.afternoon_tea]
+        for n in range(activities):
+            start = now + timedelta(days=rng.randint(-80, 350), hours=rng.randint(0, 10))
+            visit = n % 10 == 0
+            activity = Activity(
+                kind=ActivityKind.visit if visit else kinds[n % 4],
+                visit_kind=VisitKind.outreach if visit else None,
+                title=f"第{n}期 党建联盟活动：政策宣讲, 企业交流; 融资对接",
+                agenda="一、政策解读\n二、企业交流\n三、问题收集",
+                host=committee,
+                alliance=None if visit or n % 3 == 0 else alliance,
+                site=enterprise if visit else None,
+                venue=None if visit else venue,
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                status=ActivityStatus.cancelled if n % 50 == 0 else ActivityStatus.published,
+                sequence=n % 3,
+                organiser=organiser,
+                created_at=now - timedelta(days=100),
+                updated_at=now - timedelta(days=rng.randint(1, 20)),
+            )
+            db.session.add(activity)
+            if n % 3 == 0 and not visit:
+                db.session.flush()
+                db.session.add(Invitation(
+                    activity=activity, person=contact, organisation=enterprise,
+                    token_hash=f"{n:064d}", checkin_code=f"B{n:06d}",
+                ))
+        db.session.flush()
+        token = services.cli_token(organisation=enterprise, now=now)
+        db.session.commit()
+    return token
+
+
+def measure(port: int, path: str, headers: dict[str, str], requests: int, threads: int, expect: int) -> float:
+    """Requests per second over `threads` keep-alive connections."""
+    per_thread = [requests // threads + (1 if i < requests % threads else 0) for i in range(threads)]
+    errors: list[str] = []
+
+    def worker(count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for _ in range(count):
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != expect:
+                errors.append(f"{path}: {response.status}")
+                return
+        connection.close()
+
+    pool = [threading.Thread(target=worker, args=(count,)) for count in per_thread]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(errors[0])
+    return requests / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--activities", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="client connections")
+    parser.add_argument("--requests", type=int, default=3000, help="per fast measurement")
+    parser.add_argument("--rebuild-requests", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the fast measurements (median)")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="linghang-bench-"))
+    port = free_port()
+    env = {
+        "LINGHANG_INSTANCE": str(folder / "instance"),
+        "DATABASE_URL": args.database_url or f"sqlite:///{folder / 'bench.sqlite'}",
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "SECRET_KEY": "bench-secret",
+    }
+    token = seed(env, args.activities)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread",
+         "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+         "bench.bench_app:create_bench_app()"],
+        cwd=ROOT, env={**os.environ, **env},
+    )
+    try:
+        for _ in range(200):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/bench/constant")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        feed = f"/feeds/{token}.ics"
+        rebuild = f"/bench/rebuild/{token}.ics"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        connection.request("GET", feed)
+        response = connection.getresponse()
+        body = response.read()
+        etag = response.getheader("ETag")
+        events = body.count(b"BEGIN:VEVENT")
+        # Warm every worker's cache and the baseline's code paths.
+        measure(port, feed, {}, args.workers * 8, args.threads, 200)
+        measure(port, "/bench/constant", {}, 200, args.threads, 200)
+        t = args.threads
+        fast = {
+            "feed, If-None-Match (304)": (feed, {"If-None-Match": etag}, args.requests, 304),
+            "feed, unconditional (200)": (feed, {}, max(args.requests // 3, 100), 200),
+            "trivial constant endpoint": ("/bench/constant", {}, args.requests, 200),
+        }
+        # The fast measurements alternate over several rounds and keep the median, so that a
+        # burst of load from elsewhere on the machine does not favour one of them.
+        rounds: dict[str, list[float]] = {name: [] for name in fast}
+        for _round in range(args.rounds):
+            for name, (path, headers, count, expect) in fast.items():
+                rounds[name].append(measure(port, path, headers, count, t, expect))
+        results = {name: statistics.median(rates) for name, rates in rounds.items()}
+        results["rebuild baseline, If-None-Match (304)"] = measure(
+            port, rebuild, {"If-None-Match": etag}, args.rebuild_requests, t, 304)
+        results["rebuild baseline, unconditional (200)"] = measure(
+            port, rebuild, {}, args.rebuild_requests, t, 200)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+    print(f"Organisation feed: {events} events, {len(body):,} bytes; {database}; gunicorn "
+          f"{args.workers} gthread workers; {args.threads} keep-alive http.client connections; "
+          f"median of {args.rounds} rounds")
+    for name, rate in results.items():
+        print(f"  {name:<40} {rate:10.1f} req/s")
+    conditional = results["feed, If-None-Match (304)"]
+    unconditional = results["feed, unconditional (200)"]
+    trivial = results["trivial constant endpoint"]
+    print(f"Conditional polls vs rebuild baseline:   {conditional / results['rebuild baseline, If-None-Match (304)']:8.1f}×  (aim ≥ 20×)")
+    print(f"Unconditional polls vs rebuild baseline: {unconditional / results['rebuild baseline, unconditional (200)']:8.1f}×")
+    print(f"Conditional polls vs trivial endpoint:   {conditional / trivial:8.2f}   (aim ≥ 0.5)")
+    print(f"Unconditional polls vs trivial endpoint: {unconditional / trivial:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
