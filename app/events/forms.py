@@ -75,6 +75,10 @@ class ActivityForm(FlaskForm):
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=10000)])
     agenda = TextAreaField(_l("Agenda"), filters=TEXT, validators=[Optional(), Length(max=5000)])
     description = TextAreaField(_l("Description"), filters=TEXT, validators=[Optional(), Length(max=5000)])
+    reminder_offsets = StringField(
+        _l("Reminders before the start"), filters=TEXT, validators=[Optional(), Length(max=200)],
+    )
+    answer_deadline = DateTimeLocalField(_l("Answer by"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     rrule = StringField(
         _l("Repeat (RFC 5545 rule)"), filters=TEXT, validators=[Optional(), Length(max=500)],
     )

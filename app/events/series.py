@@ -28,6 +28,7 @@ from app.events.services import (
     cancel_activity,
     check_times,
     create_activity,
+    deadline_for,
     input_of,
     publish_activity,
     update_activity,
@@ -171,7 +172,8 @@ def _materialise(
     results = []
     for start in starts:
         starts_at = local_to_utc(start)
-        occurrence = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        occurrence = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids),
+                             answer_deadline=deadline_for(data, starts_at))
         result = create_activity(
             occurrence, now=now, override_reason=override_reason, series=series, recurrence_id=starts_at
         )
@@ -274,7 +276,8 @@ def split_series(
             missing.append(start)
             continue
         starts_at = local_to_utc(start)
-        values = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        values = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids),
+                         answer_deadline=deadline_for(data, starts_at))
         row.series, row.recurrence_id = new, starts_at
         results.append(update_activity(row, values, now=now, override_reason=override_reason, action="update_following"))
     results += _materialise(new, data, missing, now=now, override_reason=override_reason, status=status)

@@ -31,10 +31,12 @@ from app.events.signals import (
     activity_cancelled,
     activity_completed,
     activity_published,
+    activity_reminders_changed,
     activity_updated,
 )
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind, Person, Venue
+from app.reminders.services import check_offsets
 
 
 def save_theme(
@@ -97,6 +99,7 @@ def save_theme(
 # - Title, agenda, description, capacity, co-hosts, theme are corrected silently (no change).
 # Every change, visible or not, sets `updated_at` (DTSTAMP / LAST-MODIFIED) and is audited.
 ATTENDEE_VISIBLE = ("starts_at", "ends_at", "venue_id", "site_id", "location_note")
+REMINDER_SETTINGS = ("reminder_offsets", "answer_deadline")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)
 
@@ -121,6 +124,9 @@ class ActivityInput:
     capacity: int | None = None
     cohost_ids: list[int] = field(default_factory=list)
     organiser_id: int | None = None
+    # Minutes before the start ("1440,120"; typed as "1d, 2h"), else the host's or the default.
+    reminder_offsets: str | None = None
+    answer_deadline: datetime | None = None
 
     def columns(self) -> dict[str, Any]:
         """The values that go straight into Activity columns."""
@@ -178,6 +184,9 @@ def validate_activity(data: ActivityInput) -> list[Organisation]:
     else:
         data.visit_kind = None
     check_times(data.starts_at, data.ends_at)
+    data.reminder_offsets = check_offsets(data.reminder_offsets)
+    if data.answer_deadline is not None and data.answer_deadline >= data.starts_at:
+        raise ValidationFailed(_("The answer deadline must be before the start."), "answer_deadline")
     if data.capacity is not None and data.capacity <= 0:
         raise ValidationFailed(_("The capacity must be a positive number."), "capacity")
     if data.venue_id is not None and data.site_id is not None:
@@ -319,7 +328,16 @@ def update_activity(
     record(activity, action, changes, note="；".join(notes) or None, now=now)
     if visible:
         activity_updated.send(activity, now=now, changes=changes)
+    elif activity.status == ActivityStatus.published and any(k in changes for k in REMINDER_SETTINGS):
+        activity_reminders_changed.send(activity, now=now, changes=changes)
     return SaveResult(activity, warnings)
+
+
+def deadline_for(data: ActivityInput, starts_at: datetime) -> datetime | None:
+    """The answer deadline of an occurrence starting at `starts_at`: as long before it as in `data`."""
+    if data.answer_deadline is None:
+        return None
+    return starts_at - (data.starts_at - data.answer_deadline)
 
 
 def input_of(activity: Activity) -> ActivityInput:
@@ -331,6 +349,7 @@ def input_of(activity: Activity) -> ActivityInput:
         alliance_id=activity.alliance_id, venue_id=activity.venue_id, site_id=activity.site_id,
         location_note=activity.location_note, capacity=activity.capacity,
         cohost_ids=[o.id for o in activity.cohosts], organiser_id=activity.organiser_id,
+        reminder_offsets=activity.reminder_offsets, answer_deadline=activity.answer_deadline,
     )
 
 
@@ -340,6 +359,7 @@ def reschedule_activity(
 ) -> SaveResult:
     """Postpone or move an activity; the reason is shown on its page and kept in the audit log."""
     data = input_of(activity)
+    data.answer_deadline = deadline_for(data, starts_at)  # moves with the activity
     data.starts_at, data.ends_at = starts_at, ends_at
     if (starts_at, ends_at) == (activity.starts_at, activity.ends_at):
         raise ValidationFailed(_("Choose a new time."), "starts_at")

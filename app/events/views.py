@@ -59,6 +59,7 @@ from app.events.slots import DEFAULT_WORKING_HOURS, find_slots, parse_working_ho
 from app.extensions import db
 from app.orgs.models import OrgKind, Venue
 from app.orgs.services import organisations_of_kind
+from app.reminders.services import format_offsets
 
 bp = Blueprint("events", __name__)
 
@@ -246,6 +247,8 @@ def _input(form: ActivityForm, organiser_id: int | None) -> ActivityInput:
         location_note=form.location_note.data,
         capacity=form.capacity.data,
         cohost_ids=list(form.cohost_ids.data or []),
+        reminder_offsets=form.reminder_offsets.data,
+        answer_deadline=local_to_utc(form.answer_deadline.data) if form.answer_deadline.data else None,
         organiser_id=organiser_id,
     )
 
@@ -343,6 +346,8 @@ def activity_edit(activity_id: int):
         form.starts_at.data = _local_naive(activity.starts_at)
         form.ends_at.data = _local_naive(activity.ends_at)
         form.cohost_ids.data = [o.id for o in activity.cohosts]
+        form.reminder_offsets.data = format_offsets(activity.reminder_offsets)
+        form.answer_deadline.data = _local_naive(activity.answer_deadline) if activity.answer_deadline else None
         for name in ("theme_id", "alliance_id", "venue_id", "site_id"):
             getattr(form, name).data = getattr(activity, name) or 0
         form.rrule.data = None
