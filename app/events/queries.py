@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import abort
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -98,3 +99,15 @@ def in_range(user: User, starts: datetime, ends: datetime, args) -> list[Activit
         .options(selectinload(Activity.venue), selectinload(Activity.site))
     )
     return list(db.session.scalars(statement))
+
+
+def visible_activity_or_404(user: User, activity_id: int) -> Activity:
+    """The activity if the account may see it; otherwise 404 (never telling that it exists)."""
+    statement = select(Activity).where(Activity.id == activity_id)
+    clause = visibility_clause(user)
+    if clause is not None:
+        statement = statement.where(clause)
+    activity = db.session.scalar(statement)
+    if activity is None:
+        abort(404)
+    return activity

@@ -33,7 +33,13 @@ from app.events.models import (
     MonthlyTheme,
     VisitKind,
 )
-from app.events.queries import FILTERS, filtered, in_range, visibility_clause, visible_activities
+from app.events.queries import (
+    FILTERS,
+    filtered,
+    in_range,
+    visible_activities,
+    visible_activity_or_404,
+)
 from app.events.series import (
     cancel_occurrence,
     create_series,
@@ -160,13 +166,7 @@ def activities():
 @any_role
 def activity_detail(activity_id: int):
     """Everything about one activity."""
-    statement = select(Activity).where(Activity.id == activity_id)
-    clause = visibility_clause(current_user)
-    if clause is not None:
-        statement = statement.where(clause)
-    activity = db.session.scalar(statement)
-    if activity is None:
-        abort(404)
+    activity = visible_activity_or_404(current_user, activity_id)
     changes = history("activity", activity.id) if current_user.is_staff else []
     siblings = []
     if activity.series_id:
