@@ -26,8 +26,8 @@ def test_organiser_logs_in_sees_chinese_and_switches_to_english(live_server, pag
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_role("button", name="菜单").click()
     page.locator("#lang-menu").click()
-    page.get_by_role("link", name="English").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Welcome" in page.content()
     assert "Coming up" in page.content()

@@ -52,3 +52,38 @@ def test_the_county_follows_the_report(app):
     kinds = set(db.session.scalars(select(Activity.kind).distinct()))
     assert kinds == set(ActivityKind)
     assert db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == OrgKind.department)) == 6
+
+
+def test_demo_activities_have_answers_and_attendance_but_queue_no_mail(app):
+    import time as clock
+
+    from app.invitations.models import Answer, Invitation
+    from app.invitations.services import attendance_summary
+    from app.mail.models import OutboxMessage
+
+    began = clock.perf_counter()
+    load(now=datetime(2026, 6, 15, tzinfo=UTC))
+    db.session.commit()
+    assert clock.perf_counter() - began < 10
+    gatherings = list(db.session.scalars(select(Activity).where(Activity.kind != ActivityKind.visit)))
+    past = [a for a in gatherings if a.status.value == "completed"]
+    upcoming = [a for a in gatherings if a.status.value == "published"]
+    assert past and upcoming
+    expected = absent = 0
+    for activity in past:
+        summary = attendance_summary(activity.id)
+        assert summary.invited > 0 and summary.present > 0
+        assert summary.expected <= (activity.capacity or 10_000)
+        expected += summary.expected
+        absent += summary.absent
+    assert 0.80 <= (expected - absent) / expected <= 0.95
+    for activity in upcoming:
+        answers = set(db.session.scalars(select(Invitation.answer).where(Invitation.activity_id == activity.id)))
+        assert {Answer.accepted, Answer.declined, Answer.pending} <= answers
+        assert db.session.scalar(select(func.count()).select_from(Invitation).where(
+            Invitation.activity_id == activity.id, Invitation.checked_in_at.is_not(None))) == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    before = counts()
+    load(now=datetime(2026, 6, 15, 1, tzinfo=UTC))
+    db.session.commit()
+    assert counts() == before and before["invitation"] > 500

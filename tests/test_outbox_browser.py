@@ -35,8 +35,8 @@ def test_organiser_retries_a_given_up_message_on_a_phone(live_server, page):
     page.goto(base_url + "/outbox?status=failed")
     assert page.get_by_text("550 mailbox unavailable").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.get_by_role("button", name="立即重发").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="立即重发").click()
     assert page.get_by_text("该邮件将很快重新发送。").is_visible()
     with flask_app.app_context():
         assert db.session.scalar(db.select(OutboxMessage.status)) == OutboxStatus.queued

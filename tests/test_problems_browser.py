@@ -79,15 +79,15 @@ def test_record_resolve_satisfy_and_dashboard(live_server, page):
     page.goto(base_url + "/problems")
     page.locator("a.list-group-item", has_text="瑞一韵承").first.click()
     open_action(page, "start")
-    page.locator("form[action$='/start'] button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form[action$='/start'] button").click()
     assert "办理中" in page.content()
     open_action(page, "resolve")
     page.fill("#resolve-resolution", "商务局代办，2 个工作日办结")
     page.fill("#resolve-days_before", "6")
     page.fill("#resolve-days_after", "2")
-    page.locator("form[action$='/resolve'] button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form[action$='/resolve'] button").click()
     assert "商务局代办" in page.content()
 
     # The enterprise says it is satisfied.
@@ -96,8 +96,8 @@ def test_record_resolve_satisfy_and_dashboard(live_server, page):
     page.locator("a.list-group-item", has_text="出口许可证").first.click()
     open_action(page, "satisfaction")
     page.check("#sat-satisfied")
-    page.locator("form[action$='/satisfaction'] button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form[action$='/satisfaction'] button").click()
     assert "满意" in page.content()
 
     log_in(page, base_url, "organiser@test.cn")

@@ -84,7 +84,7 @@ def test_offsets_are_checked_with_a_translated_message(app):
 
     with app.test_request_context(), pytest.raises(ValidationFailed) as failure:
         services.check_offsets("tomorrow")
-    assert "1440,120" in str(failure.value.message)
+    assert "1d, 2h, 30m" in str(failure.value.message)
 
 
 def test_non_responder_is_nudged_before_the_answer_deadline(app):
@@ -421,7 +421,7 @@ def test_an_organisation_sets_its_reminder_offsets_with_checked_input(app, clien
     data = {"name": "综合党委", "kind": "committee", "party_branch": "none", "reminder_offsets": "两小时"}
     response = client.post(f"/organisations/{org.id}/edit", data=data)
     assert response.status_code == 200
-    assert "请填写开始前的分钟数" in response.get_data(as_text=True)
+    assert "请填写开始前的提醒时间" in response.get_data(as_text=True)
     assert db.session.get(Organisation, org.id).reminder_offsets is None
     data["reminder_offsets"] = "120， 2880"
     assert client.post(f"/organisations/{org.id}/edit", data=data).status_code == 302

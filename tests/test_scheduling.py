@@ -257,7 +257,7 @@ def test_this_and_following_with_a_new_rule_cancels_dropped_dates(app):
 @pytest.mark.parametrize(
     "rule",
     ["FREQ=WEEKLY;BYDAY=FR", "NONSENSE", "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=2;COUNT=3", "FREQ=DAILY;COUNT=900", "",
-     "FREQ=WEEKLY;UNTIL=20200101"],
+     "FREQ=WEEKLY;UNTIL=20200101", "FREQ=MONTHLY;UNTIL=20301231", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=3"],
 )
 def test_bad_rules_are_refused_and_nothing_written(app, rule):
     data = make_input(start=local(2026, 3, 6, 15, 0))
@@ -288,6 +288,10 @@ def test_venue_conflict_blocks_unless_overridden_with_a_reason(app):
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == result.activity.id)).one()
     assert "同一场地分两区" in entry.note
     assert len(venue_conflicts(venue.id, data.starts_at, data.ends_at, result.activity.id)) == 1
+    # A reason given when nothing clashes is not recorded as an override.
+    free = make_input(start=local(2026, 3, 13, 9, 0), venue_id=venue.id)
+    quiet = create_activity(free, now=NOW, override_reason="以防万一").activity
+    assert db.session.scalars(select(AuditEntry.note).where(AuditEntry.entity_id == quiet.id)).one() is None
 
 
 def test_organisation_conflicts_warn_for_cohosts_hosts_and_sites(app):
@@ -355,3 +359,56 @@ def test_slot_finder_falls_back_to_weekdays_past_the_known_years(app):
 def test_slot_finder_refuses_empty_durations(app, minutes):
     with pytest.raises(ValidationFailed):
         find_slots(duration=timedelta(minutes=minutes), date_from=date(2026, 3, 1), date_to=date(2026, 3, 2))
+
+
+def test_a_start_off_the_rule_and_a_split_at_the_first_occurrence(app):
+    # Entered on a Wednesday, repeating on Fridays: the series starts on the first Friday.
+    data = make_input(ActivityKind.afternoon_tea, start=local(2026, 3, 4, 15, 0), hours=1)
+    series, results = series_services.create_series(data, "FREQ=WEEKLY;BYDAY=FR;COUNT=4", now=NOW)
+    assert series.dtstart == local(2026, 3, 6, 15, 0)
+    assert live_starts(series) == independent_starts(series, date(2026, 1, 1), date(2027, 1, 1))
+    first = series_services.occurrences(series)[0]
+    values = input_of(first)
+    values.starts_at, values.ends_at = local(2026, 3, 6, 16, 0), local(2026, 3, 6, 17, 0)
+    new, _ = series_services.split_series(first, values, now=NOW)
+    db.session.commit()
+    assert db.session.get(ActivitySeries, series.id) is None and new.parent_id is None
+    assert len(series_services.occurrences(new)) == 4
+    assert live_starts(new) == independent_starts(new, date(2026, 1, 1), date(2027, 1, 1))
+
+
+def test_other_features_can_add_attendance_sources(app, monkeypatch):
+    """Invitations will register a source; the conflict check then sees invited organisations."""
+    import sqlalchemy as sa
+
+    from app.events import conflicts
+
+    firm = factories.organisation(OrgKind.enterprise)
+    busy = factories.activity(starts_at=local(2026, 3, 12, 14, 0), hours=2)
+    invited = sa.Table("test_invitation", sa.MetaData(), sa.Column("activity_id", sa.Integer), sa.Column("organisation_id", sa.Integer))
+    connection = db.session.connection()
+    invited.create(connection, checkfirst=True)
+    connection.execute(invited.insert().values(activity_id=busy.id, organisation_id=firm.id))
+
+    def invitations(org_ids, window):
+        return sa.select(invited.c.activity_id, invited.c.organisation_id).where(
+            invited.c.organisation_id.in_(org_ids), invited.c.activity_id.in_(window)
+        )
+
+    assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {}
+    monkeypatch.setattr(conflicts, "attendance_sources", [*conflicts.attendance_sources, invitations])
+    assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {firm.id: [busy]}
+    db.session.rollback()
+    invited.drop(db.engine, checkfirst=True)
+
+
+def test_invited_organisations_count_as_attending(app):
+    firm = factories.organisation(OrgKind.enterprise)
+    other = factories.organisation(OrgKind.enterprise)
+    busy = factories.activity(starts_at=local(2026, 3, 12, 14, 0), hours=2, title="已邀请该企业的沙龙")
+    factories.invitation(busy, factories.person(firm))
+    factories.answered_invitation(busy, factories.person(other), answer="declined")
+    found = organisation_conflicts([firm.id, other.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0))
+    assert found == {firm.id: [busy]}  # a declined invitation does not hold the enterprise
+    result = create_activity(make_input(ActivityKind.visit, start=local(2026, 3, 12, 15, 0), site_id=firm.id), now=NOW)
+    assert any("已邀请该企业的沙龙" in w for w in result.warnings)

@@ -62,8 +62,22 @@ def test_roundtable_conflict_slot_publish_month_view(live_server, page):
     first_slot = page.locator("#free-slots .use-slot").first
     slot_start = first_slot.get_attribute("data-start")
     assert slot_start == f"{day.isoformat()}T14:00"
-    first_slot.click()
+    first_slot.click()  # the free slots offered in the form fill in the time
     assert page.locator("#starts_at").input_value() == slot_start
+    assert page.locator("#ends_at").input_value() == f"{day.isoformat()}T15:30"
+
+    # The full finder, opened from the form with its duration, venue, title and kind.
+    page.locator("#open-finder").click()
+    page.wait_for_url("**/activities/slots?*")
+    assert page.locator("#duration").input_value() == "90"
+    slots = page.locator("#slots li")
+    assert f"{day.month}月{day.day}日" in slots.first.inner_text() and "14:00–15:30" in slots.first.inner_text()
+    slots.first.get_by_role("link", name="选用此时段").click()
+    page.wait_for_url("**/activities/new?*")
+    assert page.locator("#starts_at").input_value() == slot_start
+    assert page.locator("#title").input_value() == "链主企业供需对接圆桌会"
+    assert page.locator("#kind").input_value() == "roundtable"
+    page.locator("#agenda").fill("供需对接")
     page.get_by_role("button", name="保存并发布").click()
     page.wait_for_url("**/activities/*")
     assert "活动已保存" in page.content()

@@ -78,6 +78,8 @@ def test_an_enterprise_contact_sees_only_what_is_shown_to_it(app, client, login_
     [
         ({"ends_at": "2026-12-16T09:00"}, "结束时间须晚于开始时间"),
         ({"starts_at": "1999-12-16T09:30", "ends_at": "1999-12-16T11:30"}, "2000年至2100年"),
+        ({"starts_at": "0001-01-01T00:00", "ends_at": "0001-01-01T02:00"}, "2000年至2100年"),
+        ({"starts_at": "2026-12-16T09:30", "ends_at": "2027-01-16T09:30"}, "一项活动最长七天"),
         ({"rrule": "FREQ=WEEKLY;BYDAY=FR"}, "没有结束条件"),
         ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}, "没有产生任何日期"),
         ({"rrule": "每周五"}, "无法识别"),
@@ -117,7 +119,7 @@ def test_create_publish_reschedule_cancel_over_http(app, client, login_as, world
     db.session.refresh(activity)
     assert (activity.status, activity.sequence) == (ActivityStatus.cancelled, 2)
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
-    assert "天气原因" in page and "reschedule" in page
+    assert "天气原因" in page and "改期 · 开始时间、结束时间" in page
 
 
 def test_venue_conflict_blocks_then_override_with_reason_saves(app, client, login_as, world):
@@ -163,12 +165,18 @@ def test_slot_finder_page_lists_slots_and_links_into_the_form(app, client, login
     page = client.get(f"/activities/slots?duration=120&date_from=2026-10-01&date_to=2026-10-09&venue_id={world['venue'].id}&working_hours=09:00-12:00").get_data(as_text=True)
     assert "2026年10月8日 周四 09:00–11:00" in page
     assert "starts_at=2026-10-08T09:00" in page
-    page = client.get("/activities/new?starts_at=2026-10-08T09:00&ends_at=2026-10-08T11:00").get_data(as_text=True)
-    assert 'value="2026-10-08T09:00"' in page
+    page = client.get(f"/activities/slots?duration=120&date_from=2026-10-01&date_to=2026-10-09&org_ids={world['tax'].id}&title=圆桌&kind=roundtable").get_data(as_text=True)
+    assert f"cohost_ids={world['tax'].id}" in page and "kind=roundtable" in page
+    page = client.get(f"/activities/new?starts_at=2026-10-08T09:00&ends_at=2026-10-08T11:00&title=圆桌&kind=roundtable&cohost_ids={world['tax'].id}&cohost_ids=99999").get_data(as_text=True)
+    assert 'value="2026-10-08T09:00"' in page and 'value="圆桌"' in page
+    assert '<option selected value="roundtable">' in page
+    assert f'value="{world["tax"].id}" checked' in page
     page = client.get("/activities/slots?duration=60&date_from=2031-01-06&date_to=2031-01-07").get_data(as_text=True)
     assert "尚无国务院公布的节假日安排" in page
     page = client.get("/activities/slots?duration=0&date_from=2026-10-01&date_to=2026-10-09").get_data(as_text=True)
     assert "is-invalid" in page
+    page = client.get("/activities/slots?duration=60&date_from=0001-01-01&date_to=0001-01-09").get_data(as_text=True)
+    assert "2000年至2100年" in page
 
 
 def test_calendar_filters(app, client, login_as, world):
@@ -182,3 +190,55 @@ def test_calendar_filters(app, client, login_as, world):
     page = client.get("/calendar/agenda?day=2026-12-01&status=draft").get_data(as_text=True)
     assert "圆桌一" in page and "沙龙一" not in page
     assert client.get("/calendar?year=1999&month=1").status_code == 404
+
+
+def test_themed_day_joins_its_month_theme_and_the_year_plan_shows_it(app, client, login_as, world):
+    theme = factories.theme(2026, 12, title="数字化转型")
+    factories.activity(kind=ActivityKind.visit, starts_at=datetime(2026, 12, 3, 1, tzinfo=UTC), title="走访某企业",
+                       site=factories.organisation(OrgKind.enterprise))
+    db.session.commit()
+    login_as("organiser")
+    client.post("/activities/new", data=form(world, kind="themed_day", title="12月主题党日", action="publish"))
+    activity = db.session.scalar(select(Activity).where(Activity.title == "12月主题党日"))
+    assert activity.theme_id == theme.id
+    page = client.get("/themes?year=2026").get_data(as_text=True)
+    assert "数字化转型" in page and "12月主题党日" in page and "已发布" in page
+    assert "走访某企业" not in page and "党建工作指导员走访 1 次" in page
+    page = client.get("/themes/plan/2026/print").get_data(as_text=True)
+    assert "2026年度活动计划" in page and "@page { size: A4" in page and "12月主题党日" in page
+    client.get("/lang/en")
+    page = client.get("/themes/plan/2026/print").get_data(as_text=True)
+    assert "2026年度活动计划" in page  # the printed plan stays Chinese
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "Published" in page and "SEQUENCE" in page
+
+
+def test_rescheduling_into_a_taken_venue_offers_free_slots(app, client, login_as, world, monkeypatch):
+    monkeypatch.setattr("app.events.views.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
+    factories.activity(starts_at=datetime(2026, 9, 30, 9, 0, tzinfo=SH), hours=3, venue=world["venue"], title="占用")
+    moving = factories.activity(starts_at=datetime(2026, 9, 29, 9, 0, tzinfo=SH), hours=2, venue=world["venue"])
+    db.session.commit()
+    login_as("organiser")
+    page = client.post(f"/activities/{moving.id}/reschedule", data={"starts_at": "2026-09-30T10:00", "ends_at": "2026-09-30T12:00", "reason": "延期"}).get_data(as_text=True)
+    assert "该场地在此时段已被占用" in page
+    assert 'data-start="2026-09-30T14:00"' in page and 'data-start="2026-10-08T09:00"' in page
+    db.session.refresh(moving)
+    assert moving.sequence == 0 and moving.starts_at == datetime(2026, 9, 29, 9, 0, tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=MONTHLY;BYDAY=2TH;UNTIL=20261231", "每月第2个周四，至2026年12月31日 周四"),
+        ("FREQ=WEEKLY;BYDAY=FR;COUNT=10", "每周五，共10次"),
+        ("FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", "每月最后一个周五，共3次"),
+        ("FREQ=YEARLY;BYMONTH=3;COUNT=2", "FREQ=YEARLY;COUNT=2;BYMONTH=3"),
+    ],
+)
+def test_series_rules_in_words(app, rule, words):
+    from flask_babel import force_locale
+
+    from app.events.series import describe
+
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert describe(rule) == words

@@ -44,7 +44,7 @@ from app.core.clock import utcnow
 from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
 from app.events.models import Activity
-from app.events.queries import visibility_clause
+from app.events.queries import visible_activity_or_404
 from app.extensions import db
 from app.orgs.models import Organisation, Person
 
@@ -118,14 +118,7 @@ def public_feed():
 # -- one activity ----------------------------------------------------------------
 
 def _visible_activity(activity_id: int) -> Activity:
-    statement = select(Activity).where(Activity.id == activity_id)
-    clause = visibility_clause(current_user)
-    if clause is not None:
-        statement = statement.where(clause)
-    activity = db.session.scalar(statement)
-    if activity is None:
-        abort(404)
-    return activity
+    return visible_activity_or_404(current_user, activity_id)
 
 
 @bp.get("/activities/<int:activity_id>.ics")

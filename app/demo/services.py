@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time
+import random
+import secrets
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from app.auth.models import Role, User
 from app.core.clock import display_zone, utcnow
 from app.demo import data
-from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, VisitKind
+from app.events.models import (
+    Activity,
+    ActivityKind,
+    ActivitySeries,
+    ActivityStatus,
+    MonthlyTheme,
+    VisitKind,
+)
 from app.extensions import db
+from app.invitations.models import Answer, AnswerChannel, Invitation
+from app.invitations.services import CODE_ALPHABET, CODE_LENGTH
 from app.orgs.models import (
     AllianceMembership,
     InstructorAssignment,
@@ -193,6 +204,9 @@ def load(now: datetime | None = None) -> dict[str, int]:
     organiser = db.session.scalar(select(Person).where(Person.email == "organiser@linghang.demo"))
     _activities(year, now, committee, alliances, departments, venues, themes, by_alliance, instructors, organiser)
     db.session.flush()
+    _weekly_tea(year, now, committee, venues["企业家之家"], organiser)
+    _invitations(now, by_alliance)
+    db.session.flush()
     load_problems(now, enterprises, departments, organiser)
     return counts()
 
@@ -257,11 +271,138 @@ def _activities(year, now, committee, alliances, departments, venues, themes, by
             )
 
 
+WEEKLY_TEA = "每周五企业家午后茶叙"
+
+
+def _weekly_tea(year: int, now: datetime, committee: Organisation, tea_room: Venue, organiser: Person | None) -> None:
+    """A series: a short entrepreneurs' tea every Friday of the autumn, one Friday left out."""
+    from app.events.series import create_series, publish_series
+    from app.events.services import ActivityInput, complete_activity
+
+    if db.session.scalar(select(Activity.id).where(Activity.title == WEEKLY_TEA)) is not None:
+        return
+    first = nth_weekday(year, 9, calendar.FRIDAY, 1)
+    data = ActivityInput(
+        kind=ActivityKind.afternoon_tea, title=WEEKLY_TEA, host_id=committee.id,
+        starts_at=_local(first, time(13, 30)), ends_at=_local(first, time(14, 30)),
+        venue_id=tea_room.id, capacity=12, organiser_id=organiser.id if organiser else None,
+        agenda="企业家围桌茶叙，现场收集困难诉求。",
+    )
+    series, results = create_series(
+        data, f"FREQ=WEEKLY;BYDAY=FR;UNTIL={year}1231", exception_days=[date(year, 10, 2)],
+        now=now, override_reason="演示数据",
+    )
+    publish_series(series, now=now)
+    for result in results:
+        if result.activity.ends_at < now:
+            complete_activity(result.activity, now=now)
+
+
+# How many contacts each kind of gathering invites (within its capacity).
+INVITED = {
+    ActivityKind.themed_day: 50,
+    ActivityKind.salon: 18,
+    ActivityKind.afternoon_tea: 12,
+    ActivityKind.roundtable: 25,
+}
+
+
+def _code(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if code not in taken:
+            taken.add(code)
+            return code
+
+
+def _answers(rng: random.Random, n: int, past: bool) -> list[Answer]:
+    """A shuffled mix of answers: past gatherings mostly accepted; upcoming ones partly still open."""
+    shares = [(Answer.declined, 0.12), (Answer.pending, 0.05)] if past else [
+        (Answer.declined, 0.15), (Answer.tentative, 0.07), (Answer.pending, 0.28)]
+    answers = [a for a, share in shares for _ in range(max(1, round(n * share)))]
+    answers = answers[:n]
+    answers += [Answer.accepted] * (n - len(answers))
+    rng.shuffle(answers)
+    return answers
+
+
+def _invitations(now: datetime, by_alliance: dict[str, list[Organisation]]) -> None:
+    """Invitations with answers: past gatherings also with check-ins, upcoming ones half answered.
+
+    Rows are written directly (no mail is queued: the demo outbox stays empty, and no answer
+    link is valid, as only random hashes are stored). Activities that already have invitations
+    are left alone, so a second load adds nothing. Reminders of upcoming activities are planned
+    by the scheduler's periodic pass (`flask reminders plan`).
+    """
+    activities = list(
+        db.session.scalars(
+            select(Activity)
+            .where(
+                Activity.kind.in_(list(INVITED)),
+                Activity.status.in_([ActivityStatus.completed, ActivityStatus.published]),
+                ~select(Invitation.id).where(Invitation.activity_id == Activity.id).exists(),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+        )
+    )
+    if not activities:
+        return
+    contacts: dict[int, Person] = {}
+    for person in db.session.scalars(
+        select(Person).where(Person.email.like("contact%@enterprise.demo")).order_by(Person.id)
+    ):
+        contacts.setdefault(person.organisation_id, person)
+    everyone = [contacts[e.id] for group in by_alliance.values() for e in group if e.id in contacts]
+    taken = set(db.session.scalars(select(Invitation.checkin_code)))
+    for activity in activities:
+        rng = random.Random(activity.title)  # the same answers on every machine
+        if activity.alliance_id is not None:
+            pool = [contacts[m.enterprise_id] for m in db.session.scalars(
+                select(AllianceMembership).where(AllianceMembership.alliance_id == activity.alliance_id)
+                .order_by(AllianceMembership.enterprise_id)) if m.enterprise_id in contacts]
+        else:
+            pool = everyone
+        invited = rng.sample(pool, min(INVITED[activity.kind], len(pool)))
+        past = activity.status == ActivityStatus.completed
+        sent = activity.starts_at - timedelta(days=10)
+        attendance = rng.uniform(0.80, 0.95)
+        for person, answer in zip(invited, _answers(rng, len(invited), past), strict=True):
+            seats = (2 if rng.random() < 0.15 else 1) if answer == Answer.accepted else 0
+            answered = sent + timedelta(hours=rng.randint(2, 200)) if answer != Answer.pending else None
+            came = past and answer == Answer.accepted and rng.random() < attendance
+            db.session.add(Invitation(
+                activity=activity, person=person, organisation_id=person.organisation_id,
+                answer=answer, seats=seats,
+                channel=(AnswerChannel.phone if rng.random() < 0.2 else AnswerChannel.link) if answered else None,
+                answered_at=answered, token_hash=secrets.token_hex(32), checkin_code=_code(rng, taken),
+                checked_in_at=activity.starts_at - timedelta(minutes=rng.randint(0, 20)) if came else None,
+                checked_in_count=seats if came else 0,
+                sent_at=sent, created_at=sent, updated_at=answered or sent,
+            ))
+        if past and activity.kind == ActivityKind.themed_day:
+            # Someone always comes without an invitation.
+            organisation = rng.choice(pool).organisation
+            walk_in = Person(name=person_name(rng.randint(500, 900)), organisation=organisation,
+                             is_contact=False, active=True)
+            db.session.add(walk_in)
+            db.session.add(Invitation(
+                activity=activity, person=walk_in, organisation_id=organisation.id, answer=Answer.accepted,
+                seats=1, channel=AnswerChannel.walk_in, answered_at=activity.starts_at,
+                token_hash=secrets.token_hex(32), checkin_code=_code(rng, taken),
+                checked_in_at=activity.starts_at + timedelta(minutes=5), checked_in_count=1, is_walk_in=True,
+                created_at=activity.starts_at, updated_at=activity.starts_at,
+            ))
+    db.session.flush()
+
+
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
     from app.problems.models import FollowUp
 
-    models = [Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme, Activity, Problem, Outcome, FollowUp]
+    models = [
+        Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme,
+        Activity, ActivitySeries, Invitation, Problem, Outcome, FollowUp,
+    ]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
     }

@@ -7,7 +7,7 @@ Two activities overlap when one starts before the other ends and ends after it s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, union_all
 
@@ -15,29 +15,34 @@ from app.events.models import Activity, ActivityStatus, activity_cohost
 from app.extensions import db
 from app.orgs.models import Venue
 
+# No activity lasts longer (services refuse it): an overlap search then reads a bounded range of
+# the starts_at index instead of every activity that started before the searched end.
+MAX_DURATION = timedelta(days=7)
+
 # Each source returns a select of (activity_id, organisation_id) pairs meaning "this
 # organisation attends that activity", limited to the given organisations. Features that add
 # attendance (invitations) append their own source here.
-AttendanceSource = Callable[[list[int]], Select]
+# `window` is a select of candidate activity ids (those overlapping the searched time).
+AttendanceSource = Callable[[list[int], Select], Select]
 
 
-def _hosts(org_ids: list[int]) -> Select:
+def _hosts(org_ids: list[int], window: Select) -> Select:
     return select(Activity.id.label("activity_id"), Activity.host_id.label("organisation_id")).where(
-        Activity.host_id.in_(org_ids)
+        Activity.host_id.in_(org_ids), Activity.id.in_(window)
     )
 
 
-def _sites(org_ids: list[int]) -> Select:
+def _sites(org_ids: list[int], window: Select) -> Select:
     return select(Activity.id.label("activity_id"), Activity.site_id.label("organisation_id")).where(
-        Activity.site_id.in_(org_ids)
+        Activity.site_id.in_(org_ids), Activity.id.in_(window)
     )
 
 
-def _cohosts(org_ids: list[int]) -> Select:
+def _cohosts(org_ids: list[int], window: Select) -> Select:
     return select(
         activity_cohost.c.activity_id.label("activity_id"),
         activity_cohost.c.organisation_id.label("organisation_id"),
-    ).where(activity_cohost.c.organisation_id.in_(org_ids))
+    ).where(activity_cohost.c.organisation_id.in_(org_ids), activity_cohost.c.activity_id.in_(window))
 
 
 attendance_sources: list[AttendanceSource] = [_hosts, _sites, _cohosts]
@@ -47,6 +52,7 @@ def overlaps(starts_at: datetime, ends_at: datetime, exclude_id: int | None = No
     """WHERE clause: non-cancelled activities overlapping [starts_at, ends_at)."""
     clause = (
         (Activity.starts_at < ends_at)
+        & (Activity.starts_at > starts_at - MAX_DURATION)
         & (Activity.ends_at > starts_at)
         & (Activity.status != ActivityStatus.cancelled)
     )
@@ -71,9 +77,9 @@ def venue_conflicts(
     )
 
 
-def attendance(org_ids: list[int]):
+def attendance(org_ids: list[int], window: Select):
     """A subquery of (activity_id, organisation_id) for the organisations, from every source."""
-    return union_all(*(source(org_ids) for source in attendance_sources)).subquery()
+    return union_all(*(source(org_ids, window) for source in attendance_sources)).subquery()
 
 
 def organisation_conflicts(
@@ -83,11 +89,10 @@ def organisation_conflicts(
     ids = sorted({i for i in org_ids if i is not None})
     if not ids:
         return {}
-    attending = attendance(ids)
+    attending = attendance(ids, select(Activity.id).where(overlaps(starts_at, ends_at, exclude_id)))
     rows = db.session.execute(
         select(attending.c.organisation_id, Activity)
         .join(Activity, Activity.id == attending.c.activity_id)
-        .where(overlaps(starts_at, ends_at, exclude_id))
         .order_by(Activity.starts_at)
         .limit(200)
     ).all()
@@ -112,10 +117,10 @@ def busy_intervals(
         ).all()
     ids = sorted({i for i in org_ids if i is not None})
     if ids:
-        attending = attendance(ids)
+        window = select(Activity.id).where(overlaps(starts_at, ends_at, exclude_id))
+        attending = attendance(ids, window)
         intervals += db.session.execute(
-            select(Activity.starts_at, Activity.ends_at)
-            .where(Activity.id.in_(select(attending.c.activity_id)), overlaps(starts_at, ends_at, exclude_id))
+            select(Activity.starts_at, Activity.ends_at).where(Activity.id.in_(select(attending.c.activity_id)))
         ).all()
     return sorted(intervals)
 

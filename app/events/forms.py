@@ -15,12 +15,25 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.core.forms import MultiCheckboxField, strip_filter
 from app.events.models import ACTIVITY_KIND_LABELS, VISIT_KIND_LABELS
 
 TEXT = [strip_filter]
+
+
+def in_years(form, field) -> None:
+    """Dates between 2000 and 2100 (also keeps time-zone arithmetic away from year 1)."""
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Dates must be between the years 2000 and 2100."))
 
 
 class ThemeForm(FlaskForm):
@@ -50,8 +63,8 @@ class ActivityForm(FlaskForm):
         validators=[Optional()],
     )
     title = StringField(_l("Title"), filters=TEXT, validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
-    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])
     theme_id = SelectField(_l("Monthly theme"), coerce=int, default=0)
     host_id = SelectField(_l("Host"), coerce=int, validators=[DataRequired()])
     alliance_id = SelectField(_l("Alliance"), coerce=int, default=0)
@@ -62,6 +75,10 @@ class ActivityForm(FlaskForm):
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=10000)])
     agenda = TextAreaField(_l("Agenda"), filters=TEXT, validators=[Optional(), Length(max=5000)])
     description = TextAreaField(_l("Description"), filters=TEXT, validators=[Optional(), Length(max=5000)])
+    reminder_offsets = StringField(
+        _l("Reminders before the start"), filters=TEXT, validators=[Optional(), Length(max=200)],
+    )
+    answer_deadline = DateTimeLocalField(_l("Answer by"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     rrule = StringField(
         _l("Repeat (RFC 5545 rule)"), filters=TEXT, validators=[Optional(), Length(max=500)],
     )
@@ -97,8 +114,8 @@ class ReasonForm(FlaskForm):
 class RescheduleForm(FlaskForm):
     """A new time and why."""
 
-    starts_at = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
-    ends_at = DateTimeLocalField(_l("New end"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])
+    ends_at = DateTimeLocalField(_l("New end"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])
     reason = StringField(_l("Reason"), filters=TEXT, validators=[Optional(), Length(max=500)])
     override_reason = StringField(_l("Reason for using the venue anyway"), filters=TEXT, validators=[Optional(), Length(max=300)])
 
@@ -110,8 +127,8 @@ class SlotForm(FlaskForm):
         csrf = False
 
     duration = IntegerField(_l("Duration (minutes)"), default=120, validators=[InputRequired(), NumberRange(min=1, max=24 * 60)])
-    date_from = DateField(_l("From"), validators=[InputRequired()])
-    date_to = DateField(_l("To"), validators=[InputRequired()])
+    date_from = DateField(_l("From"), validators=[InputRequired(), in_years])
+    date_to = DateField(_l("To"), validators=[InputRequired(), in_years])
     venue_id = SelectField(_l("Venue"), coerce=int, default=0)
     org_ids = MultiCheckboxField(_l("Organisations that must attend"), coerce=int)
     working_hours = StringField(_l("Working hours"), filters=TEXT, validators=[Optional(), Length(max=100)])

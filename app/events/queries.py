@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import abort
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import Role, User
+from app.events import conflicts
 from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
 from app.extensions import db
 from app.orgs.models import AllianceMembership, InstructorAssignment
@@ -92,8 +94,20 @@ def in_range(user: User, starts: datetime, ends: datetime, args) -> list[Activit
     """Visible, filtered activities overlapping [starts, ends), in order, with what lists show."""
     statement = (
         filtered(visible_activities(user), args)
-        .where(Activity.starts_at < ends, Activity.ends_at > starts)
+        .where(Activity.starts_at < ends, Activity.starts_at > starts - conflicts.MAX_DURATION, Activity.ends_at > starts)
         .order_by(Activity.starts_at, Activity.id)
         .options(selectinload(Activity.venue), selectinload(Activity.site))
     )
     return list(db.session.scalars(statement))
+
+
+def visible_activity_or_404(user: User, activity_id: int) -> Activity:
+    """The activity if the account may see it; otherwise 404 (never telling that it exists)."""
+    statement = select(Activity).where(Activity.id == activity_id)
+    clause = visibility_clause(user)
+    if clause is not None:
+        statement = statement.where(clause)
+    activity = db.session.scalar(statement)
+    if activity is None:
+        abort(404)
+    return activity

@@ -8,11 +8,13 @@ A rule must end (COUNT or UNTIL) and is bounded to MAX_OCCURRENCES within MAX_SP
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import rrulestr
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from icalendar import Event, vRecur
 from sqlalchemy import select
 
@@ -26,6 +28,7 @@ from app.events.services import (
     cancel_activity,
     check_times,
     create_activity,
+    deadline_for,
     input_of,
     publish_activity,
     update_activity,
@@ -73,26 +76,39 @@ def rule_text(rule: dict) -> str:
 
 
 def expand(rule_value: str, dtstart_local: datetime, exdates: list[str] | None = None) -> list[datetime]:
-    """The rule's local (naive) occurrence starts, minus the exceptions; refuses endless or empty rules."""
+    """The rule's local (naive) occurrence starts, minus the exceptions; refuses endless or empty rules.
+
+    dateutil expands the rule with UNTIL capped at MAX_SPAN after the first start, so that even a rule
+    that can never match (30 February) costs two years of iteration, not eight thousand.
+    """
     rule = normalise_rule(rule_value)
-    plain = dict(rule)
-    if "UNTIL" in plain:
-        plain["UNTIL"] = [_local_until(plain["UNTIL"][0])]
+    if _never_matches(rule):
+        raise ValidationFailed(_("The recurrence rule yields no date."), "rrule")
+    cap = dtstart_local + MAX_SPAN
+    until = _local_until(rule["UNTIL"][0]) if "UNTIL" in rule else None
+    count = int(rule["COUNT"][0]) if "COUNT" in rule else None
+    bounded = {k: v for k, v in rule.items() if k not in ("COUNT", "UNTIL")}
+    bounded["UNTIL"] = [min(until, cap) if until else cap]
+    too_many = ValidationFailed(
+        _("The recurrence rule gives too many dates: at most %(n)d within two years.", n=MAX_OCCURRENCES), "rrule"
+    )
     try:
-        recurrence = rrulestr(rule_text(plain), dtstart=dtstart_local, forceset=True)
+        recurrence = rrulestr(rule_text(bounded), dtstart=dtstart_local)
+        starts = list(itertools.islice(recurrence, MAX_OCCURRENCES + 1))
     except (ValueError, TypeError):
         raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
-    starts: list[datetime] = []
-    try:
-        for start in recurrence:
-            if len(starts) >= MAX_OCCURRENCES or start - dtstart_local > MAX_SPAN:
-                raise ValidationFailed(
-                    _("The recurrence rule gives too many dates: at most %(n)d within two years.", n=MAX_OCCURRENCES),
-                    "rrule",
-                )
-            starts.append(start)
-    except (ValueError, TypeError):
-        raise ValidationFailed(_("The recurrence rule cannot be read."), "rrule") from None
+    if not starts:
+        raise ValidationFailed(_("The recurrence rule yields no date."), "rrule")
+    if count is not None:
+        if len(starts) < count:
+            raise too_many  # the rest would fall more than two years ahead
+        starts = starts[:count]
+    if len(starts) > MAX_OCCURRENCES:
+        raise too_many
+    if count is None and until is not None and until > cap:
+        unbounded = rrulestr(rule_text({**bounded, "UNTIL": [until]}), dtstart=dtstart_local)
+        if unbounded.after(cap) is not None:
+            raise too_many
     skipped = set(exdates or [])
     starts = [s for s in starts if s.strftime(LOCAL_FORMAT) not in skipped]
     if not starts:
@@ -100,6 +116,22 @@ def expand(rule_value: str, dtstart_local: datetime, exdates: list[str] | None =
     if starts[-1].year > 2100:
         raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), "rrule")
     return starts
+
+
+MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _never_matches(rule: dict) -> bool:
+    """BYMONTHDAY days none of the BYMONTH months has (30 February): dateutil would search to year 9999."""
+    try:
+        months = [int(m) for m in rule.get("BYMONTH", [])]
+        days = [int(d) for d in rule.get("BYMONTHDAY", [])]
+    except (TypeError, ValueError):
+        return False
+    if not months or not days:
+        return False
+    longest = max(MONTH_DAYS.get(m, 31) for m in months)
+    return all(abs(d) > longest for d in days)
 
 
 def exdate_keys(days: list[date], at: time) -> list[str]:
@@ -118,7 +150,8 @@ def create_series(
     exdates = exdate_keys(exception_days or [], first.time())
     starts = expand(rule_value, first, exdates)
     series = ActivitySeries(
-        rrule=rule_text(normalise_rule(rule_value)), dtstart=data.starts_at,
+        # DTSTART is the rule's first date (a start the rule does not give is undefined in RFC 5545).
+        rrule=rule_text(normalise_rule(rule_value)), dtstart=local_to_utc(expand(rule_value, first, [])[0]),
         duration_minutes=int(duration.total_seconds() // 60), exdates=exdates,
         created_at=now, updated_at=now,
     )
@@ -139,7 +172,8 @@ def _materialise(
     results = []
     for start in starts:
         starts_at = local_to_utc(start)
-        occurrence = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        occurrence = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids),
+                             answer_deadline=deadline_for(data, starts_at))
         result = create_activity(
             occurrence, now=now, override_reason=override_reason, series=series, recurrence_id=starts_at
         )
@@ -201,6 +235,8 @@ def split_series(
     old = activity.series
     if old is None or activity.recurrence_id is None:
         raise ValidationFailed(_("This activity is not part of a series."))
+    if activity.status not in (ActivityStatus.draft, ActivityStatus.published):
+        raise ValidationFailed(_("A cancelled or completed activity can no longer be changed."))
     check_times(data.starts_at, data.ends_at)
     cut = to_local(activity.recurrence_id).replace(tzinfo=None)
     old_rule = normalise_rule(old.rrule)
@@ -217,7 +253,8 @@ def split_series(
     truncated = {k: v for k, v in old_rule.items() if k != "COUNT"}
     truncated["UNTIL"] = [(cut - timedelta(seconds=1)).replace(tzinfo=display_zone()).astimezone(UTC)]
     new = ActivitySeries(
-        rrule=rule_text(new_rule), dtstart=data.starts_at, duration_minutes=duration_minutes,
+        rrule=rule_text(new_rule), dtstart=local_to_utc(expand(rule_text(new_rule), first, [])[0]),
+        duration_minutes=duration_minutes,
         exdates=exdates, parent_id=old.id, created_at=now, updated_at=now,
     )
     db.session.add(new)
@@ -239,7 +276,8 @@ def split_series(
             missing.append(start)
             continue
         starts_at = local_to_utc(start)
-        values = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids))
+        values = replace(data, starts_at=starts_at, ends_at=starts_at + duration, cohost_ids=list(data.cohost_ids),
+                         answer_deadline=deadline_for(data, starts_at))
         row.series, row.recurrence_id = new, starts_at
         results.append(update_activity(row, values, now=now, override_reason=override_reason, action="update_following"))
     results += _materialise(new, data, missing, now=now, override_reason=override_reason, status=status)
@@ -254,6 +292,13 @@ def split_series(
         if row.status == ActivityStatus.cancelled and row.series is old:
             row.series = new
     db.session.flush()
+    if not occurrences(old):
+        # Edited from the first occurrence on: the new series simply replaces the old one.
+        new.parent_id = None
+        record(old, "delete", {"rrule": [old.rrule, None]}, note=f"→ {new.id}", now=now)
+        db.session.flush()
+        db.session.delete(old)
+        db.session.flush()
     return new, sorted(results, key=lambda r: r.activity.starts_at)
 
 
@@ -286,6 +331,7 @@ def to_vevent(series: ActivitySeries, uid: str, summary: str) -> Event:
 __all__ = [
     "cancel_occurrence",
     "create_series",
+    "describe",
     "edit_occurrence",
     "expand",
     "input_of",
@@ -294,3 +340,36 @@ __all__ = [
     "split_series",
     "to_vevent",
 ]
+
+
+WEEKDAYS = {"MO": _l("Mon"), "TU": _l("Tue"), "WE": _l("Wed"), "TH": _l("Thu"), "FR": _l("Fri"), "SA": _l("Sat"), "SU": _l("Sun")}
+
+
+def describe(rule_value: str) -> str:
+    """The rule in words for the common cases (weekly on days, monthly on the n-th weekday…), else as written."""
+    from app.core.i18n import format_day
+
+    try:
+        rule = normalise_rule(rule_value)
+    except ValidationFailed:
+        return rule_value
+    freq = rule["FREQ"][0]
+    interval = int(rule.get("INTERVAL", [1])[0])
+    days = [str(d) for d in rule.get("BYDAY", [])]
+    names = "、".join(str(WEEKDAYS.get(d[-2:], d)) for d in days)
+    text = None
+    if freq == "DAILY" and not days:
+        text = _("Every day") if interval == 1 else _("Every %(n)d days", n=interval)
+    elif freq == "WEEKLY" and days and all(d in WEEKDAYS for d in days):
+        text = _("Every week on %(days)s", days=names) if interval == 1 else _("Every %(n)d weeks on %(days)s", n=interval, days=names)
+    elif freq == "MONTHLY" and interval == 1 and len(days) == 1 and days[0][:-2].lstrip("+-").isdigit():
+        n, day = int(days[0][:-2]), str(WEEKDAYS.get(days[0][-2:], days[0]))
+        text = _("Every month, last %(day)s", day=day) if n == -1 else _("Every month, %(day)s no. %(n)d", day=day, n=n)
+    elif freq == "MONTHLY" and interval == 1 and not days and len(rule.get("BYMONTHDAY", [])) == 1:
+        text = _("Every month on day %(n)d", n=int(rule["BYMONTHDAY"][0]))
+    if text is None:
+        return rule_text(rule)
+    if "COUNT" in rule:
+        return _("%(rule)s, %(end)s", rule=text, end=_("%(n)d times", n=int(rule["COUNT"][0])))
+    until = _local_until(rule["UNTIL"][0])
+    return _("%(rule)s, %(end)s", rule=text, end=_("until %(date)s", date=format_day(until.date())))

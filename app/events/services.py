@@ -13,7 +13,12 @@ from app.audit.services import diff, record
 from app.core.clock import to_local
 from app.core.errors import ValidationFailed
 from app.core.i18n import format_range
-from app.events.conflicts import organisation_conflicts, venue_capacity, venue_conflicts
+from app.events.conflicts import (
+    MAX_DURATION,
+    organisation_conflicts,
+    venue_capacity,
+    venue_conflicts,
+)
 from app.events.models import (
     Activity,
     ActivityKind,
@@ -26,10 +31,12 @@ from app.events.signals import (
     activity_cancelled,
     activity_completed,
     activity_published,
+    activity_reminders_changed,
     activity_updated,
 )
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind, Person, Venue
+from app.reminders.services import check_offsets
 
 
 def save_theme(
@@ -81,9 +88,18 @@ def save_theme(
 
 # -- activities ------------------------------------------------------------------------------
 
-# Changes attendees must see in their calendars: they raise the iCal SEQUENCE of a published
-# activity. Title, agenda, capacity and the like are corrected silently (no SEQUENCE change).
+# The iCal SEQUENCE (RFC 5545 §3.8.7.4) rules, which feeds and invitations rely on:
+# - A draft was never sent to anyone: it keeps SEQUENCE 0 whatever is edited, and publishing it
+#   does not raise it either (the first version attendees receive is 0).
+# - On a sent (published) activity, SEQUENCE grows by exactly one per save that changes what
+#   attendees must see: time (starts_at/ends_at) or place (venue, enterprise site, location note).
+# - Cancelling a published activity raises it by one (calendars then strike it through);
+#   cancelling a draft does not.
+# - Marking an activity completed does not: the calendar entry is unchanged.
+# - Title, agenda, description, capacity, co-hosts, theme are corrected silently (no change).
+# Every change, visible or not, sets `updated_at` (DTSTAMP / LAST-MODIFIED) and is audited.
 ATTENDEE_VISIBLE = ("starts_at", "ends_at", "venue_id", "site_id", "location_note")
+REMINDER_SETTINGS = ("reminder_offsets", "answer_deadline")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)
 
@@ -108,6 +124,9 @@ class ActivityInput:
     capacity: int | None = None
     cohost_ids: list[int] = field(default_factory=list)
     organiser_id: int | None = None
+    # Minutes before the start ("1440,120"; typed as "1d, 2h"), else the host's or the default.
+    reminder_offsets: str | None = None
+    answer_deadline: datetime | None = None
 
     def columns(self) -> dict[str, Any]:
         """The values that go straight into Activity columns."""
@@ -140,6 +159,8 @@ def check_times(starts_at: datetime, ends_at: datetime, field_name: str = "start
         raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), field_name)
     if ends_at <= starts_at:
         raise ValidationFailed(_("The end must be after the start."), "ends_at")
+    if ends_at - starts_at > MAX_DURATION:
+        raise ValidationFailed(_("An activity lasts at most seven days."), "ends_at")
 
 
 def _org_of_kind(org_id: int | None, kinds: tuple[OrgKind, ...], field_name: str) -> Organisation | None:
@@ -163,6 +184,9 @@ def validate_activity(data: ActivityInput) -> list[Organisation]:
     else:
         data.visit_kind = None
     check_times(data.starts_at, data.ends_at)
+    data.reminder_offsets = check_offsets(data.reminder_offsets)
+    if data.answer_deadline is not None and data.answer_deadline >= data.starts_at:
+        raise ValidationFailed(_("The answer deadline must be before the start."), "answer_deadline")
     if data.capacity is not None and data.capacity <= 0:
         raise ValidationFailed(_("The capacity must be a positive number."), "capacity")
     if data.venue_id is not None and data.site_id is not None:
@@ -173,6 +197,12 @@ def validate_activity(data: ActivityInput) -> list[Organisation]:
         raise ValidationFailed(_("This venue does not exist."), "venue_id")
     if data.theme_id is not None and db.session.get(MonthlyTheme, data.theme_id) is None:
         raise ValidationFailed(_("This theme does not exist."), "theme_id")
+    if data.theme_id is None and data.kind == ActivityKind.themed_day:
+        # A monthly themed activity belongs to its month's theme.
+        local = to_local(data.starts_at)
+        data.theme_id = db.session.scalar(
+            select(MonthlyTheme.id).where(MonthlyTheme.year == local.year, MonthlyTheme.month == local.month)
+        )
     if _org_of_kind(data.host_id, (), "host_id") is None:
         raise ValidationFailed(_("This field is required."), "host_id")
     _org_of_kind(data.alliance_id, (OrgKind.alliance,), "alliance_id")
@@ -243,6 +273,7 @@ def create_activity(
     """Create a draft activity after the checks; the venue override's reason goes to the audit log."""
     cohosts = validate_activity(data)
     warnings = check_conflicts(data, None, override_reason)
+    note = _overridden(data, None, override_reason)  # before the new row can find itself
     activity = Activity(
         **data.columns(), status=ActivityStatus.draft, sequence=0, created_at=now, updated_at=now,
         series=series, recurrence_id=recurrence_id,
@@ -252,7 +283,6 @@ def create_activity(
     db.session.flush()
     changes = {key: [None, value] for key, value in data.columns().items() if value is not None}
     changes["cohosts"] = [None, _plain_cohosts(cohosts)]
-    note = _overridden(data, None, override_reason)
     record(activity, "create", changes, note=note, now=now)
     return SaveResult(activity, warnings)
 
@@ -298,7 +328,16 @@ def update_activity(
     record(activity, action, changes, note="；".join(notes) or None, now=now)
     if visible:
         activity_updated.send(activity, now=now, changes=changes)
+    elif activity.status == ActivityStatus.published and any(k in changes for k in REMINDER_SETTINGS):
+        activity_reminders_changed.send(activity, now=now, changes=changes)
     return SaveResult(activity, warnings)
+
+
+def deadline_for(data: ActivityInput, starts_at: datetime) -> datetime | None:
+    """The answer deadline of an occurrence starting at `starts_at`: as long before it as in `data`."""
+    if data.answer_deadline is None:
+        return None
+    return starts_at - (data.starts_at - data.answer_deadline)
 
 
 def input_of(activity: Activity) -> ActivityInput:
@@ -310,6 +349,7 @@ def input_of(activity: Activity) -> ActivityInput:
         alliance_id=activity.alliance_id, venue_id=activity.venue_id, site_id=activity.site_id,
         location_note=activity.location_note, capacity=activity.capacity,
         cohost_ids=[o.id for o in activity.cohosts], organiser_id=activity.organiser_id,
+        reminder_offsets=activity.reminder_offsets, answer_deadline=activity.answer_deadline,
     )
 
 
@@ -319,6 +359,7 @@ def reschedule_activity(
 ) -> SaveResult:
     """Postpone or move an activity; the reason is shown on its page and kept in the audit log."""
     data = input_of(activity)
+    data.answer_deadline = deadline_for(data, starts_at)  # moves with the activity
     data.starts_at, data.ends_at = starts_at, ends_at
     if (starts_at, ends_at) == (activity.starts_at, activity.ends_at):
         raise ValidationFailed(_("Choose a new time."), "starts_at")

@@ -18,3 +18,5 @@ activity_updated = _signals.signal("activity-updated")
 activity_cancelled = _signals.signal("activity-cancelled")
 # The activity took place and was marked completed.
 activity_completed = _signals.signal("activity-completed")
+# Only the reminder settings (offsets, answer deadline) of a published activity changed.
+activity_reminders_changed = _signals.signal("activity-reminders-changed")

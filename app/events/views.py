@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -32,10 +33,17 @@ from app.events.models import (
     MonthlyTheme,
     VisitKind,
 )
-from app.events.queries import FILTERS, in_range, visibility_clause, visible_activities
+from app.events.queries import (
+    FILTERS,
+    filtered,
+    in_range,
+    visible_activities,
+    visible_activity_or_404,
+)
 from app.events.series import (
     cancel_occurrence,
     create_series,
+    describe,
     occurrences,
     publish_series,
     split_series,
@@ -47,6 +55,7 @@ from app.events.services import (
     cancel_activity,
     complete_activity,
     create_activity,
+    input_of,
     publish_activity,
     reschedule_activity,
     save_theme,
@@ -56,8 +65,28 @@ from app.events.slots import DEFAULT_WORKING_HOURS, find_slots, parse_working_ho
 from app.extensions import db
 from app.orgs.models import OrgKind, Venue
 from app.orgs.services import organisations_of_kind
+from app.reminders.services import format_offsets
 
 bp = Blueprint("events", __name__)
+
+# How the activity's history names actions and fields.
+ACTION_LABELS = {
+    "create": _l("Activity created"),
+    "update": _l("Changed"),
+    "update_following": _l("Changed with the following occurrences"),
+    "publish": _l("Published"),
+    "reschedule": _l("Rescheduled"),
+    "cancel": _l("Cancelled"),
+    "complete": _l("Completed"),
+}
+FIELD_LABELS = {
+    "kind": _l("Kind"), "visit_kind": _l("Kind of visit"), "title": _l("Title"), "starts_at": _l("Starts"),
+    "ends_at": _l("Ends"), "theme_id": _l("Monthly theme"), "host_id": _l("Host"), "alliance_id": _l("Alliance"),
+    "cohosts": _l("Co-hosting departments"), "venue_id": _l("Venue"), "site_id": _l("Enterprise site"),
+    "location_note": _l("Location note"), "capacity": _l("Capacity"), "agenda": _l("Agenda"),
+    "description": _l("Description"), "status": _l("Status"), "sequence": _l("Calendar revision"),
+    "organiser_id": _l("Organiser"),
+}
 
 
 @bp.get("/themes")
@@ -67,8 +96,8 @@ def themes():
     year = request.args.get("year", type=int) or local_today().year
     if not 2000 <= year <= 2100:
         abort(404)
-    themes, activities = _year_plan(year)
-    return render_template("events/themes.html", year=year, by_month=themes, activities=activities)
+    themes, activities, visits = _year_plan(year)
+    return render_template("events/themes.html", year=year, by_month=themes, activities=activities, visits=visits)
 
 
 def _theme_form(theme: MonthlyTheme | None) -> ThemeForm:
@@ -137,15 +166,20 @@ def activities():
 @any_role
 def activity_detail(activity_id: int):
     """Everything about one activity."""
-    statement = select(Activity).where(Activity.id == activity_id)
-    clause = visibility_clause(current_user)
-    if clause is not None:
-        statement = statement.where(clause)
-    activity = db.session.scalar(statement)
-    if activity is None:
-        abort(404)
+    activity = visible_activity_or_404(current_user, activity_id)
     changes = history("activity", activity.id) if current_user.is_staff else []
-    return render_template("events/activity_detail.html", activity=activity, changes=changes)
+    siblings = []
+    if activity.series_id:
+        siblings = db.session.scalars(
+            filtered(visible_activities(current_user), MultiDict())
+            .where(Activity.series_id == activity.series_id)
+            .order_by(Activity.starts_at)
+        ).all()
+    return render_template(
+        "events/activity_detail.html", activity=activity, changes=changes, siblings=siblings,
+        action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, now=utcnow(),
+        rule_words=describe(activity.series.rrule) if activity.series else None,
+    )
 
 
 
@@ -160,7 +194,8 @@ def _choices(form: ActivityForm) -> None:
         (t.id, f"{t.year}-{t.month:02d} {t.title}")
         for t in db.session.scalars(select(MonthlyTheme).order_by(MonthlyTheme.year.desc(), MonthlyTheme.month))
     ]
-    hosts = organisations_of_kind(OrgKind.committee, OrgKind.alliance, OrgKind.department)
+    # The committee first: it hosts most activities and is the default.
+    hosts = [o for kind in (OrgKind.committee, OrgKind.alliance, OrgKind.department) for o in organisations_of_kind(kind)]
     form.host_id.choices = [(o.id, o.name) for o in hosts]
     form.alliance_id.choices = none + [(o.id, o.name) for o in organisations_of_kind(OrgKind.alliance)]
     form.cohost_ids.choices = [(o.id, o.display_name) for o in organisations_of_kind(OrgKind.department, OrgKind.alliance)]
@@ -188,8 +223,9 @@ def _prefill(form: ActivityForm) -> None:
             getattr(form, name).data = args.get(name, type=int)
     if args.get("kind") in ActivityKind.__members__:
         form.kind.data = args["kind"]
+    known = {value for value, _label in form.cohost_ids.choices}
     if args.getlist("cohost_ids", type=int):
-        form.cohost_ids.data = args.getlist("cohost_ids", type=int)
+        form.cohost_ids.data = [i for i in args.getlist("cohost_ids", type=int) if i in known]
     if args.get("title"):
         form.title.data = args["title"][:200]
 
@@ -211,6 +247,8 @@ def _input(form: ActivityForm, organiser_id: int | None) -> ActivityInput:
         location_note=form.location_note.data,
         capacity=form.capacity.data,
         cohost_ids=list(form.cohost_ids.data or []),
+        reminder_offsets=form.reminder_offsets.data,
+        answer_deadline=local_to_utc(form.answer_deadline.data) if form.answer_deadline.data else None,
         organiser_id=organiser_id,
     )
 
@@ -308,6 +346,8 @@ def activity_edit(activity_id: int):
         form.starts_at.data = _local_naive(activity.starts_at)
         form.ends_at.data = _local_naive(activity.ends_at)
         form.cohost_ids.data = [o.id for o in activity.cohosts]
+        form.reminder_offsets.data = format_offsets(activity.reminder_offsets)
+        form.answer_deadline.data = _local_naive(activity.answer_deadline) if activity.answer_deadline else None
         for name in ("theme_id", "alliance_id", "venue_id", "site_id"):
             getattr(form, name).data = getattr(activity, name) or 0
         form.rrule.data = None
@@ -371,12 +411,20 @@ def activity_reschedule(activity_id: int):
     if request.method == "GET":
         form.starts_at.data = _local_naive(activity.starts_at)
         form.ends_at.data = _local_naive(activity.ends_at)
+    slots = None
     if form.validate_on_submit():
+        starts_at, ends_at = local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data)
         try:
             result = reschedule_activity(
-                activity, local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data),
+                activity, starts_at, ends_at,
                 reason=form.reason.data, now=utcnow(), override_reason=form.override_reason.data,
             )
+        except VenueTaken as failure:
+            db.session.rollback()
+            show_failure(form, failure)
+            wanted = input_of(activity)
+            wanted.starts_at, wanted.ends_at = starts_at, ends_at
+            slots = _free_slots_near(wanted, activity.id)
         except ValidationFailed as failure:
             db.session.rollback()
             show_failure(form, failure)
@@ -386,7 +434,7 @@ def activity_reschedule(activity_id: int):
             for warning in result.warnings:
                 flash(warning, "warning")
             return redirect(url_for("events.activity_detail", activity_id=activity.id))
-    return render_template("events/reschedule.html", form=form, activity=activity)
+    return render_template("events/reschedule.html", form=form, activity=activity, slots=slots)
 
 
 @bp.post("/series/<int:series_id>/publish")
@@ -439,7 +487,8 @@ def _filter_options() -> dict:
         "statuses": ACTIVITY_STATUS_LABELS,
         "alliances": organisations_of_kind(OrgKind.alliance),
         "themes": db.session.scalars(select(MonthlyTheme).order_by(MonthlyTheme.year.desc(), MonthlyTheme.month)).all(),
-        "organisations": organisations_of_kind(OrgKind.department, OrgKind.alliance, OrgKind.enterprise)
+        # Departments and alliances; an enterprise's activities are filtered from a link (?organisation=id).
+        "organisations": organisations_of_kind(OrgKind.department, OrgKind.alliance)
         if current_user.is_staff or current_user.role == Role.liaison else [],
         "filter_args": {k: v for k, v in request.args.items() if k in FILTERS and v},
     }
@@ -526,9 +575,15 @@ def _year_plan(year: int):
     starts, _end = local_day_bounds(date(year, 1, 1))
     _start, ends = local_day_bounds(date(year, 12, 31))
     by_month: dict[int, list[Activity]] = {m: [] for m in range(1, 13)}
+    visits = dict.fromkeys(range(1, 13), 0)
     for a in in_range(current_user, starts, ends, MultiDict()):
-        by_month[to_local(a.starts_at).month].append(a)
-    return themes, by_month
+        month = to_local(a.starts_at).month
+        # Visits to single enterprises are counted, not listed, in the plan of joint activities.
+        if a.kind == ActivityKind.visit:
+            visits[month] += a.status != ActivityStatus.cancelled
+        else:
+            by_month[month].append(a)
+    return themes, by_month, visits
 
 
 @bp.get("/themes/plan/<int:year>/print")
@@ -537,6 +592,6 @@ def year_plan_print(year: int):
     """The year plan on A4, in Chinese, for printing."""
     if not 2000 <= year <= 2100:
         abort(404)
-    themes, by_month = _year_plan(year)
+    themes, by_month, visits = _year_plan(year)
     with force_locale("zh_CN"):
-        return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month)
+        return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month, visits=visits)

@@ -47,6 +47,7 @@ from app.orgs.models import (
     OrgKind,
     Person,
 )
+from app.reminders import services as reminders
 
 MAX_SEATS = 10
 NUDGE_PAUSE = timedelta(minutes=10)
@@ -267,6 +268,7 @@ def invite(activity: Activity, selection: Selection, *, now: datetime) -> Invite
             invitation.sent_at = now
             report.mailed += 1
     if report.created:
+        reminders.plan_for_invitations(report.created, now)
         record(
             activity,
             "invite",
@@ -298,16 +300,17 @@ def _mail(invitation: Invitation, kind: str, now: datetime, *, token: str | None
 
 def send_pending_invitations(activity: Activity, now: datetime) -> int:
     """Mail everyone invited while the activity was a draft (on publication)."""
-    count = 0
+    sent = []
     for invitation in db.session.scalars(
         select(Invitation).where(Invitation.activity_id == activity.id, Invitation.sent_at.is_(None),
                                  Invitation.is_walk_in.is_(False))
     ):
         if _mail(invitation, "invitation", now, dedupe_key=f"invitation-{invitation.id}") is not None:
             invitation.sent_at = now
-            count += 1
+            sent.append(invitation)
     db.session.flush()
-    return count
+    reminders.plan_for_invitations(sent, now)
+    return len(sent)
 
 
 def send_update(activity: Activity, now: datetime, changes: dict | None = None) -> int:
@@ -427,6 +430,8 @@ def answer(
     db.session.flush()
     changes = {k: [v, getattr(invitation, k)] for k, v in old.items() if v != getattr(invitation, k)}
     record(invitation, "answer", changes, note=channel.value, now=now)
+    # Declining stops this contact's reminders; accepting plans them (a waiting seat: none yet).
+    reminders.on_answer_changed(invitation, now)
     promote_waitlist(activity, now)
     return invitation
 
@@ -459,6 +464,7 @@ def promote_waitlist(activity: Activity, now: datetime) -> list[Invitation]:
         promoted.append(invitation)
         db.session.flush()
         record(invitation, "promote", {"waitlisted_at": ["waitlist", None]}, now=now)
+        reminders.on_answer_changed(invitation, now)
         _mail(invitation, "promotion", now, dedupe_key=f"promotion-{invitation.id}-{now.isoformat()}")
     db.session.flush()
     return promoted

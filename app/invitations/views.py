@@ -14,10 +14,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.auth.access import public, roles_required
+from app.auth.access import any_role, public, roles_required
 from app.auth.models import Role
 from app.core.clock import utcnow
 from app.core.errors import ValidationFailed
@@ -507,3 +508,93 @@ def walk_in(activity_id: int):
             flash(_("Walk-in added: %(name)s.", name=form.name.data), "success")
             return redirect(url_for("invitations.checkin", activity_id=activity_id))
     return _checkin_page(activity, walk_in_form=form, status=400)
+
+
+# -- answering with an account ---------------------------------------------------------
+
+def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str, now):
+    """Show an invitation with its answer form; save a posted answer and come back to self_url."""
+    activity = invitation.activity
+    is_open = activity.status not in services.CLOSED and now < activity.starts_at
+    form = AnswerForm()
+    if request.method == "GET" and invitation.answer != Answer.pending:
+        form.answer.data = invitation.answer.value
+        form.seats.data = invitation.seats or None
+        form.names.data = invitation.attendee_names
+        form.note.data = invitation.note
+    if request.method == "POST":
+        if not is_open:
+            flash(_("The activity has already started; answers can no longer be changed."), "warning")
+            return redirect(self_url)
+        if form.validate():
+            try:
+                services.answer(
+                    invitation,
+                    reply=Answer(form.answer.data),
+                    seats=form.seats.data,
+                    names=form.names.data,
+                    note=form.note.data,
+                    channel=channel,
+                    now=now,
+                )
+            except ValidationFailed as failure:
+                db.session.rollback()
+                show_failure(form, failure)
+            else:
+                db.session.commit()
+                flash(_("Thank you, your answer was saved."), "success")
+                return redirect(self_url)
+        db.session.refresh(invitation)
+    if not form.seats.data and request.method == "GET":
+        form.seats.data = 1
+    show_qr = (
+        invitation.answer == Answer.accepted
+        and invitation.waitlisted_at is None
+        and activity.status != ActivityStatus.cancelled
+    )
+    response = make_response(render_template(
+        "invitations/rsvp.html",
+        invitation=invitation,
+        activity=activity,
+        form=form,
+        is_open=is_open,
+        qr=qr_svg(invitation.checkin_code) if show_qr else None,
+        max_seats=services.MAX_SEATS,
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/my/invitations")
+@any_role
+def my_invitations():
+    """The logged-in person's invitations: upcoming ones first, then the past."""
+    now = utcnow()
+    invitations = db.session.scalars(
+        select(Invitation)
+        .join(Invitation.activity)
+        .where(Invitation.person_id == current_user.person_id, Activity.status != ActivityStatus.draft)
+        .order_by(Activity.starts_at)
+    ).all()
+    upcoming = [i for i in invitations if i.activity.ends_at >= now]
+    past = [i for i in reversed(invitations) if i.activity.ends_at < now]
+    return render_template("invitations/mine.html", upcoming=upcoming, past=past)
+
+
+@bp.route("/my/invitations/<int:invitation_id>", methods=["GET", "POST"])
+@any_role
+def my_answer(invitation_id: int):
+    """Answer one's own invitation while logged in (no link needed)."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.person_id != current_user.person_id
+        or invitation.activity.status == ActivityStatus.draft
+    ):
+        abort(404)
+    return answer_page(
+        invitation,
+        channel=AnswerChannel.account,
+        self_url=url_for("invitations.my_answer", invitation_id=invitation_id),
+        now=utcnow(),
+    )

@@ -139,6 +139,7 @@ def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
             row = db.session.get(OutboxMessage, message_id)
             if row is None or row.status != OutboxStatus.sending:
                 continue
+            built_before = bool(row.raw)
             if any(check(row) for check in send_time_suppressors) or not _render(row, now, report):
                 if row.status == OutboxStatus.sending:
                     row.status = OutboxStatus.cancelled
@@ -146,6 +147,10 @@ def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
                     report.withdrawn += 1
                 db.session.commit()
                 continue
+            if not built_before:
+                # Build once: the body (and whatever its builder wrote, e.g. an answer-link token)
+                # commits before the SMTP exchange, so every later attempt sends the same bytes.
+                db.session.commit()
             try:
                 if connection is None:
                     connection = _connect()

@@ -14,6 +14,7 @@ from app.core.clock import utcnow
 from app.events.models import Activity, ActivityStatus
 from app.events.queries import visible_activities
 from app.extensions import db
+from app.invitations.models import Answer, Invitation
 from app.orgs.models import Organisation, OrgKind
 
 bp = Blueprint("main", __name__)
@@ -38,8 +39,20 @@ def home():
             .group_by(Organisation.kind)
         ).all()
     )
+    awaiting = db.session.scalars(
+        select(Invitation)
+        .join(Invitation.activity)
+        .where(
+            Invitation.person_id == current_user.person_id,
+            Invitation.answer == Answer.pending,
+            Activity.status == ActivityStatus.published,
+            Activity.starts_at > now,
+        )
+        .order_by(Activity.starts_at)
+        .limit(5)
+    ).all()
     return render_template(
-        "main/home.html", upcoming=upcoming, counts=counts, OrgKind=OrgKind, now=now
+        "main/home.html", upcoming=upcoming, counts=counts, OrgKind=OrgKind, now=now, awaiting=awaiting
     )
 
 

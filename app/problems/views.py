@@ -29,7 +29,7 @@ from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
 from app.core.pagination import paginate
 from app.events.models import Activity
-from app.events.queries import visibility_clause
+from app.events.queries import visible_activity_or_404 as activity_for_user
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import organisations_of_kind
@@ -68,14 +68,8 @@ recorders = roles_required(Role.organiser, Role.instructor)
 # -- helpers -------------------------------------------------------------------
 
 def visible_activity_or_404(activity_id: int) -> Activity:
-    statement = select(Activity).where(Activity.id == activity_id)
-    clause = visibility_clause(current_user)
-    if clause is not None:
-        statement = statement.where(clause)
-    activity = db.session.scalar(statement)
-    if activity is None:
-        abort(404)
-    return activity
+    """The activity if the logged-in account may see it, else 404."""
+    return activity_for_user(current_user, activity_id)
 
 
 def visible_problem_or_404(problem_id: int) -> Problem:

@@ -9,9 +9,12 @@ How other features plug in (all functions flush, never commit; pass `now`):
   (declining stops that contact's reminders; accepting replaces the nudge by the reminders
   before the activity). The scheduler also re-plans upcoming activities every few minutes
   (SCHEDULER_PLAN_EVERY_SECONDS) as a safety net.
-  `emails.answer_link(invitation)` is a placeholder for the personal answer link, and
-  `emails.build_request_calendar(...)` a minimal iTIP REQUEST builder to be swapped for the
-  shared one in app/calendar/ical.py.
+  app/invitations/services does both (invite, publication, every answer, waitlist promotion).
+  Reminder mails carry a fresh personal answer link (`emails.answer_link`, a token whose hash
+  is written while the outbox row is built; the built body is committed before the SMTP
+  exchange and reused by every retry) and the iTIP REQUEST of app/calendar/ical.py.
+- Activity form: per-activity offsets ("1d, 2h, 30m") and answer deadline; saving them sends
+  `activity_reminders_changed`, which re-plans.
 - Problem ledger: `services.plan_problem_deadline(problem_id, deadline, department_id, now,
   organiser_person_id=...)` whenever a problem is assigned, reassigned, extended or changes
   state (deadline=None once resolved/returned/withdrawn); `services.plan_follow_up(problem_id,

@@ -11,79 +11,37 @@ from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, vCalAddress, vText
 from markupsafe import escape
 
 from app.core.i18n import format_range
 from app.events.models import Activity
 from app.extensions import db
+from app.invitations.emails import answer_link as invitation_link
+from app.invitations.emails import calendar_bytes, calendar_part
 from app.invitations.models import Invitation
+from app.invitations.services import issue_token
 from app.reminders.models import REMINDER_KIND_LABELS, Reminder, ReminderKind
 
 MAIL_LOCALE = "zh_CN"
 
 
-def answer_link(invitation: Invitation) -> str:
-    """Where the invitee answers. Placeholder until the invitations feature wires its token link:
-    only a hash of the token is stored, so this points at the activity page (after log-in)."""
-    return f"{current_app.config['BASE_URL']}/activities/{invitation.activity_id}"
+def answer_link(invitation: Invitation, now: datetime) -> str:
+    """The invitee's personal answer link, with a fresh token (only its hash is stored).
+
+    Called while the outbox row is built: the token row commits with the built message, which
+    is stored and reused for every delivery attempt (see app/mail/dispatch.py), so a failed or
+    repeated delivery never carries a link that does not work.
+    """
+    return invitation_link(issue_token(invitation, now))
 
 
 def activity_link(activity: Activity) -> str:
     """The activity's page."""
     return f"{current_app.config['BASE_URL']}/activities/{activity.id}"
-
-
-def _host() -> str:
-    return urlsplit(current_app.config["BASE_URL"]).hostname or "linghang.local"
-
-
-def _organiser(activity: Activity) -> tuple[str, str]:
-    if activity.organiser is not None and activity.organiser.email:
-        return activity.organiser.name, activity.organiser.email
-    return activity.host.display_name if activity.host else "Linghang", current_app.config["MAIL_DEFAULT_SENDER"]
-
-
-def build_request_calendar(activity: Activity, attendee_name: str, attendee_email: str, partstat: str) -> bytes:
-    """A minimal iTIP REQUEST for one attendee (to be swapped for app/calendar/ical.py's builder)."""
-    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    calendar = Calendar()
-    calendar.add("prodid", "-//Linghang//Reminders//ZH")
-    calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
-    event = Event()
-    event.add("uid", f"activity-{activity.id}@{_host()}")
-    event.add("sequence", activity.sequence)
-    event.add("dtstamp", activity.updated_at)
-    event.add("last-modified", activity.updated_at)
-    event.add("dtstart", activity.starts_at.astimezone(zone))
-    event.add("dtend", activity.ends_at.astimezone(zone))
-    event.add("summary", activity.title)
-    if activity.place:
-        event.add("location", activity.place)
-    event.add("description", "\n".join(filter(None, [activity.agenda, activity_link(activity)])))
-    event.add("url", activity_link(activity))
-    event.add("status", "CONFIRMED")
-    organiser_name, organiser_email = _organiser(activity)
-    organizer = vCalAddress(f"mailto:{organiser_email}")
-    organizer.params["CN"] = vText(organiser_name)
-    event.add("organizer", organizer)
-    attendee = vCalAddress(f"mailto:{attendee_email}")
-    attendee.params["CN"] = vText(attendee_name)
-    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
-    attendee.params["PARTSTAT"] = vText(partstat)
-    attendee.params["RSVP"] = vText("TRUE")
-    event.add("attendee", attendee)
-    calendar.add_component(event)
-    start = activity.starts_at.astimezone(zone).date()
-    calendar.add_missing_timezones(first_date=start.replace(month=1, day=1), last_date=start.replace(year=start.year + 1, month=1, day=1))
-    return calendar.to_ical()
 
 
 def _message(to_name: str, to_email: str, subject: str, lines: list[str], link: str | None) -> EmailMessage:
@@ -108,7 +66,7 @@ def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
     if invitation is None:
         return None
     activity, person = invitation.activity, invitation.person
-    link = answer_link(invitation)
+    link = answer_link(invitation, now)
     with force_locale(MAIL_LOCALE):
         when = format_range(activity.starts_at, activity.ends_at)
         lines = [
@@ -120,13 +78,14 @@ def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
             _("Place: %(place)s", place=activity.place or "—"),
             "",
             _("If your plans have changed, please update your answer: %(link)s", link=link),
+            _("Details: %(link)s", link=activity_link(activity)),
             "",
             _("This message was sent automatically by Linghang."),
         ]
         subject = _("Reminder: %(title)s, %(when)s", title=activity.title, when=when)
     email = person.email or reminder.email
     message = _message(person.name, email, subject, lines, link)
-    _attach_calendar(message, activity, person.name, email, "ACCEPTED")
+    _attach_calendar(message, invitation, link)
     return message
 
 
@@ -138,7 +97,7 @@ def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
     if invitation is None:
         return None
     activity, person = invitation.activity, invitation.person
-    link = answer_link(invitation)
+    link = answer_link(invitation, now)
     with force_locale(MAIL_LOCALE):
         from app.core.i18n import format_dt
 
@@ -158,19 +117,15 @@ def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
         subject = _("Please answer: %(title)s", title=activity.title)
     email = person.email or reminder.email
     message = _message(person.name, email, subject, lines, link)
-    _attach_calendar(message, activity, person.name, email, "NEEDS-ACTION")
+    _attach_calendar(message, invitation, link)
     return message
 
 
-def _attach_calendar(message: EmailMessage, activity: Activity, name: str, email: str, partstat: str) -> None:
-    # Bytes keep icalendar's CRLF line ends exactly (base64 in transit).
-    message.add_alternative(
-        build_request_calendar(activity, name, email, partstat),
-        maintype="text",
-        subtype="calendar",
-        params={"charset": "utf-8", "method": "REQUEST"},
-        cte="base64",
-    )
+def _attach_calendar(message: EmailMessage, invitation: Invitation, link: str) -> None:
+    """The iTIP REQUEST of the shared builder, with the recipient as ATTENDEE and their answer."""
+    with force_locale(MAIL_LOCALE):
+        ics = calendar_bytes(invitation, "REQUEST", link)
+    message.attach(calendar_part(ics, "REQUEST"))
 
 
 def problem_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:

@@ -10,6 +10,7 @@ from app.events.signals import (
     activity_cancelled,
     activity_completed,
     activity_published,
+    activity_reminders_changed,
     activity_updated,
 )
 from app.extensions import db
@@ -75,6 +76,7 @@ def install() -> None:
     """Connect the receivers and register with the dispatcher (idempotent)."""
     activity_published.connect(_published, weak=False)
     activity_updated.connect(_updated, weak=False)
+    activity_reminders_changed.connect(_updated, weak=False)
     activity_cancelled.connect(_cancelled, weak=False)
     activity_completed.connect(_completed, weak=False)
     if reminder_withdrawn not in dispatch.send_time_suppressors:

@@ -18,6 +18,7 @@ All three are set-based statements, so a sweep of 10,000 rows costs a few bulk s
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -67,23 +68,58 @@ class Planned:
         return (self.kind, self.recipient, self.due_at)
 
 
+OFFSET_UNITS = {"d": 24 * 60, "天": 24 * 60, "h": 60, "小时": 60, "时": 60, "m": 1, "min": 1, "分钟": 1, "分": 1, "": 1}
+OFFSET_PART = re.compile(r"^(\d{1,6})\s*(d|h|min|m|天|小时|时|分钟|分)?$", re.IGNORECASE)
+
+
 def parse_offsets(text: str | None) -> list[int]:
-    """Read "1440, 120" (minutes before the start) as [1440, 120]; raise ValueError when bad."""
+    """Read "1d, 2h, 30m" (or minutes: "1440, 120") as minutes before the start, largest first.
+
+    Units: d (days), h (hours), m (minutes), also 天/小时/分钟; a number alone is minutes.
+    Raise ValueError when a part cannot be read or is not between 1 minute and 60 days.
+    """
     if text is None or not text.strip():
         return []
-    minutes = sorted({int(part) for part in text.replace("，", ",").split(",") if part.strip()}, reverse=True)
+    minutes = set()
+    for part in text.replace("，", ",").replace("、", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        match = OFFSET_PART.match(part)
+        if match is None:
+            raise ValueError(text)
+        minutes.add(int(match.group(1)) * OFFSET_UNITS[(match.group(2) or "").lower()])
     if any(m <= 0 or m > 60 * 24 * 60 for m in minutes):
         raise ValueError(text)
-    return minutes
+    return sorted(minutes, reverse=True)
+
+
+def format_offsets(text: str | None) -> str:
+    """Stored minutes ("1440,120") as typed durations ("1d, 2h"); unreadable text is shown as is."""
+    try:
+        minutes = parse_offsets(text)
+    except ValueError:
+        return text or ""
+    parts = []
+    for m in minutes:
+        if m % (24 * 60) == 0:
+            parts.append(f"{m // (24 * 60)}d")
+        elif m % 60 == 0:
+            parts.append(f"{m // 60}h")
+        else:
+            parts.append(f"{m}m")
+    return ", ".join(parts)
 
 
 def check_offsets(text: str | None, field: str = "reminder_offsets") -> str | None:
-    """Validate offsets typed by a user and return them normalised (None when empty)."""
+    """Validate offsets typed by a user and return them normalised as minutes (None when empty)."""
     try:
         minutes = parse_offsets(text)
     except ValueError:
         raise ValidationFailed(
-            _("Enter minutes before the start separated by commas, e.g. 1440,120."), field
+            _("Enter times before the start separated by commas, e.g. 1d, 2h, 30m "
+              "(d = days, h = hours, m = minutes; a number alone is minutes; at most 60 days)."),
+            field,
         ) from None
     return ",".join(str(m) for m in minutes) or None
 
@@ -111,7 +147,12 @@ def plan_invitation(invitation: Invitation) -> list[Planned]:
     """The reminders one invitee should get: before the activity if accepted, a nudge if unanswered."""
     activity = invitation.activity
     person = invitation.person
-    if activity.status != ActivityStatus.published or person is None or not person.email:
+    if (
+        activity.status != ActivityStatus.published
+        or person is None
+        or not person.email
+        or invitation.is_walk_in
+    ):
         return []
     common = {
         "subject_type": SubjectType.invitation.value,
@@ -121,6 +162,8 @@ def plan_invitation(invitation: Invitation) -> list[Planned]:
         "activity_id": activity.id,
     }
     if invitation.answer == Answer.accepted:
+        if invitation.waitlisted_at is not None:  # no seat yet: nothing to be reminded of
+            return []
         return [
             Planned(kind=ReminderKind.activity_upcoming.value, due_at=activity.starts_at - offset, **common)
             for offset in activity_offsets(activity)
@@ -197,6 +240,12 @@ def _withdraw_unsent(outbox_id: int) -> None:
 def plan_for_invitation(invitation: Invitation, now: datetime) -> None:
     """Recompute one invitee's reminders (after an invitation is sent or answered)."""
     replace_pending(SubjectType.invitation.value, [invitation.id], plan_invitation(invitation), now)
+
+
+def plan_for_invitations(invitations: list[Invitation], now: datetime) -> None:
+    """Recompute the reminders of several invitations at once (after a bulk invitation)."""
+    planned = [p for invitation in invitations for p in plan_invitation(invitation)]
+    replace_pending(SubjectType.invitation.value, [i.id for i in invitations], planned, now)
 
 
 def on_answer_changed(invitation: Invitation, now: datetime) -> None:
@@ -374,7 +423,11 @@ def invitation_still_wanted(now: datetime | None):
             Activity.status == ActivityStatus.published,
             started,
             or_(
-                and_(Reminder.kind == ReminderKind.activity_upcoming.value, Invitation.answer == Answer.accepted),
+                and_(
+                    Reminder.kind == ReminderKind.activity_upcoming.value,
+                    Invitation.answer == Answer.accepted,
+                    Invitation.waitlisted_at.is_(None),
+                ),
                 and_(Reminder.kind == ReminderKind.answer_nudge.value, Invitation.answer == Answer.pending),
             ),
         )
