@@ -444,3 +444,36 @@ def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
         assert activity_id not in feed_ids("department", other_department)
         other_enterprise = next(e for _a, _d, e, _s in links if e != enterprise_id)
         assert activity_id not in feed_ids("organisation", other_enterprise)
+
+
+def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
+    from sqlalchemy import delete
+
+    from app.calendar.feeds import feed_state_maintained
+    from app.calendar.models import FeedState
+    from app.problems.models import FollowUp
+
+    ledger = Ledger()
+    ledger.assign()
+    starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
+    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+                                            starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
+    db.session.commit()
+    assert feed_state_maintained()
+
+    def generation():
+        db.session.expire_all()
+        return db.session.get(FeedState, 1).generation
+
+    before = generation()
+    db.session.execute(delete(FollowUp).where(FollowUp.id == follow_up.id))
+    db.session.commit()
+    after_delete = generation()
+    assert after_delete > before
+    ledger.problem.department_id = ledger.other_dept.id
+    db.session.commit()
+    assert generation() > after_delete
+    unchanged = generation()
+    ledger.problem.description = "出口退税进度慢（补充）"  # not shown in any feed: no bump
+    db.session.commit()
+    assert generation() == unchanged
