@@ -63,6 +63,11 @@ class Config:
         self.REMINDER_OFFSETS = os.environ.get("REMINDER_OFFSETS", "1440,120")
         self.REMINDER_NUDGE_MINUTES = int(os.environ.get("REMINDER_NUDGE_MINUTES", "1440"))
         self.REMINDER_ANSWER_DEADLINE_MINUTES = int(os.environ.get("REMINDER_ANSWER_DEADLINE_MINUTES", "2880"))
+        # Problems (催办, 回访) and attendee feedback through the answer link (app/problems/reminders.py).
+        self.PROBLEM_REMIND_WORKING_DAYS = int(os.environ.get("PROBLEM_REMIND_WORKING_DAYS", "2"))
+        self.PROBLEM_REMIND_HOUR = int(os.environ.get("PROBLEM_REMIND_HOUR", "9"))
+        self.PROBLEM_FOLLOW_UP_REMIND_HOURS = int(os.environ.get("PROBLEM_FOLLOW_UP_REMIND_HOURS", "15"))
+        self.INVITATION_FEEDBACK_DAYS = int(os.environ.get("INVITATION_FEEDBACK_DAYS", "30"))
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE

@@ -177,25 +177,16 @@ def test_demo_year_shows_the_report(app, client, now):
         assert fragment in body
 
 
-try:  # the invitations feature (another branch) provides check-in; once merged, attendance comes from it
-    import app.invitations.models  # noqa: F401
+def test_attendance_rate_from_check_in(app):
+    from app.problems.models import ActivityRecord as Record
 
-    HAVE_INVITATIONS = True
-except ImportError:
-    HAVE_INVITATIONS = False
-
-if HAVE_INVITATIONS:
-
-    def test_attendance_rate_from_check_in(app):
-        from app.problems.models import ActivityRecord as Record
-
-        invited = factories.activity(status="completed", starts_at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
-        recorded = factories.activity(status="completed", starts_at=datetime(2026, 3, 3, 6, 0, tzinfo=UTC))
-        # 2 seats expected: one checked in 2 people for its 1 seat (counts 1), one did not come; a decline does not count.
-        factories.answered_invitation(invited, checked_in_count=2)
-        factories.answered_invitation(invited, checked_in_count=0)
-        factories.answered_invitation(invited, answer="declined")
-        db.session.add(Record(activity=recorded, expected=10, present=7))
-        db.session.commit()
-        figures = services.figures(LedgerFilter(), NOW, TODAY)
-        assert (figures.expected, figures.present) == (2 + 10, 1 + 7)
+    invited = factories.activity(status="completed", starts_at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
+    recorded = factories.activity(status="completed", starts_at=datetime(2026, 3, 3, 6, 0, tzinfo=UTC))
+    # 2 seats expected: one checked in 2 people for its 1 seat (counts 1), one did not come; a decline does not count.
+    factories.answered_invitation(invited, checked_in_count=2)
+    factories.answered_invitation(invited, checked_in_count=0)
+    factories.answered_invitation(invited, answer="declined")
+    db.session.add(Record(activity=recorded, expected=10, present=7))
+    db.session.commit()
+    figures = services.figures(LedgerFilter(), NOW, TODAY)
+    assert (figures.expected, figures.present) == (2 + 10, 1 + 7)

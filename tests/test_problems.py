@@ -252,22 +252,13 @@ def test_follow_up_visit_is_planned_and_recorded(app, client, login_as, world):
     assert db.session.scalar(select(func.count()).select_from(FollowUp)) == count
 
 
-try:  # the invitations feature (another branch): invitees come first on the entry page once merged
-    import app.invitations.models  # noqa: F401
+def test_invitees_come_first(app):
+    from app.auth.models import Role
 
-    HAVE_INVITATIONS = True
-except ImportError:
-    HAVE_INVITATIONS = False
-
-if HAVE_INVITATIONS:
-
-    def test_invitees_come_first(app):
-        from app.auth.models import Role
-
-        first = factories.organisation(OrgKind.enterprise, name="A甲")
-        invitee = factories.organisation(OrgKind.enterprise, name="Z被邀请")
-        activity = factories.activity()
-        factories.answered_invitation(activity, factories.person(invitee))
-        organiser = factories.user(Role.organiser)
-        ordered = services.enterprises_for_activity(activity, organiser)
-        assert [o.id for o in ordered[:2]] == [invitee.id, first.id]
+    first = factories.organisation(OrgKind.enterprise, name="A甲")
+    invitee = factories.organisation(OrgKind.enterprise, name="Z被邀请")
+    activity = factories.activity()
+    factories.answered_invitation(activity, factories.person(invitee))
+    organiser = factories.user(Role.organiser)
+    ordered = services.enterprises_for_activity(activity, organiser)
+    assert [o.id for o in ordered[:2]] == [invitee.id, first.id]

@@ -382,8 +382,9 @@ def test_problem_deadline_reminds_the_department_then_escalates(app, smtp_server
     liaison = factories.person(department)
     organiser = factories.person(factories.organisation(OrgKind.committee))
     deadline = NOW + timedelta(days=5)
-    services.plan_problem_deadline(17, deadline, department.id, NOW, organiser_person_id=organiser.id)
-    services.plan_follow_up(17, deadline + timedelta(days=10), organiser.id, NOW)
+    problem = factories.problem(status="assigned", department=department)
+    services.plan_problem_deadline(problem.id, deadline, department.id, NOW, organiser_person_id=organiser.id)
+    services.plan_follow_up(problem.id, deadline + timedelta(days=10), organiser.id, NOW)
     db.session.commit()
     assert [(r.kind, r.email, r.due_at) for r in reminders()] == [
         (ReminderKind.problem_due, liaison.email, deadline - timedelta(days=2)),
@@ -393,9 +394,9 @@ def test_problem_deadline_reminds_the_department_then_escalates(app, smtp_server
     ]
     sweep_and_send(deadline)
     assert [to for _f, to, _r in smtp_server.messages] == [[liaison.email], [liaison.email]]
-    assert "#17" in smtp_server.parsed()[1]["Subject"]
+    assert f"第{problem.id}号" in smtp_server.parsed()[1]["Subject"]
     # Resolved: the escalation is dropped, the follow-up visit stays.
-    services.plan_problem_deadline(17, None, None, deadline + timedelta(hours=1))
+    services.plan_problem_deadline(problem.id, None, None, deadline + timedelta(hours=1))
     db.session.commit()
     assert [r.kind for r in reminders(Reminder.status == ReminderStatus.pending)] == [ReminderKind.follow_up_due]
 

@@ -30,7 +30,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import vDuration
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from app.calendar.ical import build_calendar, build_vevent, calendar_zone
@@ -84,13 +84,17 @@ def feed_kind_for(organisation: Organisation) -> FeedKind:
 # -- what is in a feed ---------------------------------------------------------
 
 def department_problem_visits(department_id: int) -> Select:
-    """Hook: ids of follow-up visits on problems assigned to a department.
+    """Ids of follow-up visits (回访) linked to problems whose handling department is this one.
 
-    The problem ledger (issue 7) is not in this branch; when it lands, return
-    select(Activity.id) of the follow-up visits (kind=visit, visit_kind=follow_up) linked to
-    problems whose handling department is department_id. Until then: nothing.
+    Migration 0710 bumps feed_state when a problem's department or a follow-up link changes.
     """
-    return select(Activity.id).where(false())
+    from app.problems.models import FollowUp, Problem
+
+    return (
+        select(FollowUp.activity_id)
+        .join(Problem, Problem.id == FollowUp.problem_id)
+        .where(Problem.department_id == department_id)
+    )
 
 
 # Uncorrelated IN (subquery) rather than EXISTS: both databases compute the small id list once
@@ -214,7 +218,7 @@ class FeedBody:
     last_modified: datetime
 
 
-TRIGGER_COUNT = 24  # migration 0600: FEED_TRIGGERS
+TRIGGER_COUNT = 30  # migrations 0600 and 0710: FEED_TRIGGERS
 
 
 def feed_state_maintained() -> bool:

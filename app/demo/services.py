@@ -397,9 +397,11 @@ def _invitations(now: datetime, by_alliance: dict[str, list[Organisation]]) -> N
 
 def counts() -> dict[str, int]:
     """Row counts of every demo table, to show that a second load adds nothing."""
+    from app.problems.models import FollowUp
+
     models = [
         Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme,
-        Activity, ActivitySeries, Invitation, Problem, Outcome,
+        Activity, ActivitySeries, Invitation, Problem, Outcome, FollowUp,
     ]
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models

@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
@@ -76,8 +77,23 @@ def issue_token(invitation: Invitation, now: datetime) -> str:
     return token
 
 
-def invitation_for_token(token: str, now: datetime) -> Invitation | None:
-    """The invitation of a link, or None when unknown or expired (the caller cannot tell which)."""
+FEEDBACK_DAYS = 30  # default of INVITATION_FEEDBACK_DAYS
+
+
+def feedback_until(activity: Activity) -> datetime:
+    """Until when an answer link opens the feedback page: INVITATION_FEEDBACK_DAYS after the end."""
+    days = int(current_app.config.get("INVITATION_FEEDBACK_DAYS", FEEDBACK_DAYS))
+    return activity.ends_at + timedelta(days=days)
+
+
+def invitation_for_token(token: str, now: datetime, *, for_feedback: bool = False) -> Invitation | None:
+    """The invitation of a link, or None when unknown or expired (the caller cannot tell which).
+
+    The rule: a link answers until the activity ends. With for_feedback=True (the feedback page
+    only, which authorises nothing but that invitation's enterprise and activity) it stays
+    valid until `feedback_until` — INVITATION_FEEDBACK_DAYS (30) days after the end — unless
+    the activity was cancelled.
+    """
     if not token or len(token) > 100:
         return None
     invitation = db.session.scalar(
@@ -85,7 +101,14 @@ def invitation_for_token(token: str, now: datetime) -> Invitation | None:
         .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
         .where(InvitationToken.token_hash == hash_token(token))
     )
-    if invitation is None or invitation.activity.ends_at <= now:
+    if invitation is None:
+        return None
+    activity = invitation.activity
+    if for_feedback:
+        if activity.status == ActivityStatus.cancelled or feedback_until(activity) <= now:
+            return None
+        return invitation
+    if activity.ends_at <= now:
         return None
     return invitation
 

@@ -122,11 +122,50 @@ def load_problems(now: datetime, enterprises: list[Organisation], departments: d
         db.session.add(ProblemStep(problem=problem, at=raised_at, actor=recorder, action="record", to_status=S.accepted))
         if status != S.accepted:
             db.session.add(ProblemStep(problem=problem, at=raised_at, actor=recorder, action="demo", from_status=S.accepted, to_status=status))
+    db.session.flush()
+    link_follow_up_visits(now)
     for (month, day, amount, count, note) in BATCHES:
         _outcome(OutcomeKind.loan, min(date(year, month, day), today), note, amount_wan=amount, enterprise_count=count, department_id=departments["县金融办"].id)
     for (month, day, cases, note) in MEDIATION_CASES:
         _outcome(OutcomeKind.mediation, min(date(year, month, day), today), note, cases=cases)
     db.session.flush()
+
+
+def link_follow_up_visits(now: datetime) -> int:
+    """Tie the demo's follow-up visits (回访) to a problem of the visited enterprise that a department
+    took before the visit, so they show in that department's calendar feed (idempotent)."""
+    from app.events.models import VisitKind
+    from app.problems.models import FollowUp
+
+    linked = set(db.session.scalars(select(FollowUp.activity_id)))
+    followed = set(db.session.scalars(select(FollowUp.problem_id)))
+    visits = db.session.scalars(
+        select(Activity)
+        .where(Activity.visit_kind == VisitKind.follow_up, Activity.site_id.is_not(None), Activity.status != ActivityStatus.cancelled)
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    added = 0
+    for visit in visits:
+        if visit.id in linked:
+            continue
+        problem = db.session.scalar(
+            select(Problem)
+            .where(
+                Problem.enterprise_id == visit.site_id, Problem.department_id.is_not(None),
+                Problem.raised_at < visit.starts_at, Problem.id.not_in(followed or {0}),
+            )
+            .order_by(Problem.raised_at.desc(), Problem.id)
+            .limit(1)
+        )
+        if problem is None:
+            continue
+        done = visit.ends_at <= now and problem.status in (S.resolved, S.closed)
+        db.session.add(FollowUp(problem=problem, activity=visit, outcome="企业反映诉求已落实。" if done else None,
+                                recorded_at=visit.ends_at if done else None))
+        followed.add(problem.id)
+        added += 1
+    db.session.flush()
+    return added
 
 
 def _outcome(kind: OutcomeKind, recorded_on: date, note: str, **fields) -> None:

@@ -27,6 +27,7 @@ from app.problems.models import (
     Satisfaction,
 )
 from app.problems.queries import problem_visibility
+from app.problems.reminders import plan_problem
 
 S = ProblemStatus
 
@@ -150,6 +151,7 @@ def _step(problem: Problem, actor: Person | None, action: str, target: ProblemSt
     db.session.add(step)
     db.session.flush()
     record(problem, action, {"status": [before, problem.status], **(changes or {})}, note=(note or "")[:500] or None, now=now)
+    plan_problem(problem, now)
     return step
 
 
@@ -386,7 +388,7 @@ def record_follow_up(follow_up: FollowUp, actor: Person | None, *, outcome: str 
 def enterprises_for_activity(activity: Activity | None, user: User) -> list[Organisation]:
     """Enterprises to offer on the entry page: those concerned by the activity first.
 
-    Order: invitees (when the invitation feature provides `invited_enterprise_ids`), the visit's
+    Order: the activity's invitees, the visit's
     site, co-hosts, the alliance's members, then every other enterprise the account may record for.
     """
     from app.orgs.models import AllianceMembership
@@ -416,15 +418,16 @@ def enterprises_for_activity(activity: Activity | None, user: User) -> list[Orga
 
 
 def invited_enterprise_ids(activity: Activity) -> list[int]:
-    """The activity's invitees, once the invitation feature exists (its table is optional here)."""
-    try:
-        from app.invitations.models import Invitation  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    column = getattr(Invitation, "organisation_id", None) or getattr(Invitation, "enterprise_id", None)
-    if column is None:
-        return []
-    return list(db.session.scalars(select(column).where(Invitation.activity_id == activity.id)))
+    """The organisations invited to (or checked in as walk-ins at) the activity, first invited first."""
+    from app.invitations.models import Invitation
+
+    return list(
+        db.session.scalars(
+            select(Invitation.organisation_id)
+            .where(Invitation.activity_id == activity.id)
+            .order_by(Invitation.id)
+        )
+    )
 
 
 # -- attendee outcomes --------------------------------------------------------

@@ -181,9 +181,10 @@ def attendance_from_records(activity_ids) -> tuple[int, int]:
 
 def attendance_from_check_in(activity_ids) -> tuple[int, int]:
     """Expected seats (accepted, not waitlisted, not walk-ins) and those of them that came, from
-    the invitations' check-in (as in app.invitations.services.attendance_summary); activities
-    without invitations fall back to the numbers in their record."""
-    from app.invitations.models import Answer, Invitation  # type: ignore[import-not-found]
+    the invitations' check-in: per activity the same as app.invitations.services.attendance_summary's
+    `expected` and `expected - absent` (walk-ins and extra people do not raise the rate above
+    100 %). Activities without invitations fall back to the numbers in their record."""
+    from app.invitations.models import Answer, Invitation
 
     expected_seat = (
         Invitation.is_walk_in.is_(False) & (Invitation.answer == Answer.accepted) & Invitation.waitlisted_at.is_(None)
@@ -203,16 +204,8 @@ def attendance_from_check_in(activity_ids) -> tuple[int, int]:
     return int(row[0]) + expected, int(row[1]) + present
 
 
-def _default_attendance_source() -> Callable[[object], tuple[int, int]]:
-    try:
-        import app.invitations.models  # noqa: F401  # type: ignore[import-not-found]
-    except ImportError:
-        return attendance_from_records
-    return attendance_from_check_in
-
-
-# Pluggable: check-in once the invitations feature is present, else the activity records.
-attendance_source: Callable[[object], tuple[int, int]] = _default_attendance_source()
+# Pluggable (a test or a deployment may read the activity records instead); check-in by default.
+attendance_source: Callable[[object], tuple[int, int]] = attendance_from_check_in
 
 
 def figures(filters: LedgerFilter, now: datetime, today: date, scope=None) -> Figures:
