@@ -272,7 +272,8 @@ def browser():
 def page(browser, tmp_path: Path, request):
     """A fresh browser page; a screenshot of the last page is kept in the test's tmp folder."""
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(15000)
+    # Generous: CI runs two test processes on two cores beside the browser.
+    context.set_default_timeout(30000)
     browser_page = context.new_page()
     yield browser_page
     try:
