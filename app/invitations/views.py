@@ -73,60 +73,14 @@ def rsvp(token: str):
         if later is not None and may_give_feedback(later):
             return redirect(url_for("invitations.feedback", token=token), 303)
         return _not_found()
-    activity = invitation.activity
-    is_open = activity.status not in services.CLOSED and now < activity.starts_at
-    form = AnswerForm()
-    if request.method == "GET" and invitation.answer != Answer.pending:
-        form.answer.data = invitation.answer.value
-        form.seats.data = invitation.seats or None
-        form.names.data = invitation.attendee_names
-        form.note.data = invitation.note
-    if request.method == "POST":
-        if not is_open:
-            flash(_("The activity has already started; answers can no longer be changed."), "warning")
-            return redirect(url_for("invitations.rsvp", token=token))
-        if form.validate():
-            try:
-                services.answer(
-                    invitation,
-                    reply=Answer(form.answer.data),
-                    seats=form.seats.data,
-                    names=form.names.data,
-                    note=form.note.data,
-                    channel=AnswerChannel.link,
-                    now=now,
-                )
-            except ValidationFailed as failure:
-                db.session.rollback()
-                show_failure(form, failure)
-            else:
-                db.session.commit()
-                flash(_("Thank you, your answer was saved."), "success")
-                return redirect(url_for("invitations.rsvp", token=token))
-        invitation = services.invitation_for_token(token, now)
-        activity = invitation.activity
-    if not form.seats.data and request.method == "GET":
-        form.seats.data = 1
-    show_qr = (
-        invitation.answer == Answer.accepted
-        and invitation.waitlisted_at is None
-        and activity.status != ActivityStatus.cancelled
-    )
-    response = make_response(render_template(
-        "invitations/rsvp.html",
-        invitation=invitation,
-        activity=activity,
-        form=form,
-        is_open=is_open,
-        qr=qr_svg(invitation.checkin_code) if show_qr else None,
-        max_seats=services.MAX_SEATS,
-        feedback_open=may_give_feedback(invitation) and feedback_opened(activity, now),
+    return answer_page(
+        invitation,
+        channel=AnswerChannel.link,
+        self_url=url_for("invitations.rsvp", token=token),
+        now=now,
+        feedback_open=may_give_feedback(invitation) and feedback_opened(invitation.activity, now),
         token=token,
-    ))
-    # A personal page: not kept by shared caches, and the link does not leak as a Referer.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    )
 
 
 def may_give_feedback(invitation: Invitation) -> bool:
@@ -512,7 +466,7 @@ def walk_in(activity_id: int):
 
 # -- answering with an account ---------------------------------------------------------
 
-def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str, now):
+def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str, now, **context):
     """Show an invitation with its answer form; save a posted answer and come back to self_url."""
     activity = invitation.activity
     is_open = activity.status not in services.CLOSED and now < activity.starts_at
@@ -560,8 +514,11 @@ def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str
         is_open=is_open,
         qr=qr_svg(invitation.checkin_code) if show_qr else None,
         max_seats=services.MAX_SEATS,
+        **context,
     ))
+    # A personal page: not kept by shared caches, and the link does not leak as a Referer.
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
