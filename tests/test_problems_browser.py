@@ -3,6 +3,7 @@ the department liaison resolves it, the enterprise is satisfied, and the dashboa
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -71,7 +72,7 @@ def test_record_resolve_satisfy_and_dashboard(live_server, page):
     assert page.input_value("#description") == "出口许可证办理要 5–7 个工作日"
     page.context.set_offline(False)
     page.get_by_role("button", name="保存", exact=True).click()
-    page.wait_for_url("**/problems/*")
+    page.wait_for_url(re.compile(r"/problems/\d+$"))  # the saved problem, not the entry form
     assert "交办" in page.content()
 
     # The department liaison works its queue.
