@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, String
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -44,7 +44,3 @@ def enum_column(enum_class: type[enum.Enum], length: int = 20) -> Enum:
         name=enum_class.__name__.lower(),
     )
 
-
-def short_text(length: int = 200) -> String:
-    """A bounded string column."""
-    return String(length)

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from app.auth.access import roles_required
 from app.auth.models import Role, User
 from app.core.pagination import paginate
-from app.core.views import form_page, save_or_show  # noqa: F401 - save_or_show is shared
+from app.core.views import form_page
 from app.extensions import db
 from app.orgs import services
 from app.orgs.forms import OrganisationForm, PersonForm, SearchForm, VenueForm
