@@ -60,8 +60,9 @@ def _invitation_of(reminder: Reminder) -> Invitation | None:
     return db.session.get(Invitation, reminder.subject_id)
 
 
-def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
-    """To an invitee who accepted: the activity is coming, with time, place and calendar entry."""
+def _invitee_mail(reminder: Reminder, now: datetime, compose) -> EmailMessage | None:
+    """A mail to an invitee about their activity: greeting, what and when, the answer link, the
+    calendar entry. `compose(activity, when, link)` gives the intro, the action lines and the subject."""
     invitation = _invitation_of(reminder)
     if invitation is None:
         return None
@@ -69,56 +70,54 @@ def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
     link = answer_link(invitation, now)
     with force_locale(MAIL_LOCALE):
         when = format_range(activity.starts_at, activity.ends_at)
+        intro, action, subject = compose(activity, when, link)
         lines = [
             _("Dear %(name)s,", name=person.name),
             "",
-            _("A reminder that you are expected at the following activity:"),
+            intro,
             activity.title,
             _("Time: %(when)s", when=when),
             _("Place: %(place)s", place=activity.place or "—"),
             "",
-            _("If your plans have changed, please update your answer: %(link)s", link=link),
-            _("Details: %(link)s", link=activity_link(activity)),
+            *action,
             "",
             _("This message was sent automatically by Linghang."),
         ]
-        subject = _("Reminder: %(title)s, %(when)s", title=activity.title, when=when)
-    email = person.email or reminder.email
-    message = _message(person.name, email, subject, lines, link)
+    message = _message(person.name, person.email or reminder.email, subject, lines, link)
     _attach_calendar(message, invitation, link)
     return message
+
+
+def activity_reminder(reminder: Reminder, now: datetime) -> EmailMessage | None:
+    """To an invitee who accepted: the activity is coming, with time, place and calendar entry."""
+
+    def compose(activity, when, link):
+        return (
+            _("A reminder that you are expected at the following activity:"),
+            [
+                _("If your plans have changed, please update your answer: %(link)s", link=link),
+                _("Details: %(link)s", link=activity_link(activity)),
+            ],
+            _("Reminder: %(title)s, %(when)s", title=activity.title, when=when),
+        )
+
+    return _invitee_mail(reminder, now, compose)
 
 
 def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
     """To an invitee who has not answered yet: please answer before the deadline."""
+    from app.core.i18n import format_dt
     from app.reminders.services import answer_deadline
 
-    invitation = _invitation_of(reminder)
-    if invitation is None:
-        return None
-    activity, person = invitation.activity, invitation.person
-    link = answer_link(invitation, now)
-    with force_locale(MAIL_LOCALE):
-        from app.core.i18n import format_dt
-
-        when = format_range(activity.starts_at, activity.ends_at)
-        lines = [
-            _("Dear %(name)s,", name=person.name),
-            "",
+    def compose(activity, when, link):
+        deadline = format_dt(answer_deadline(activity))
+        return (
             _("You have been invited to the following activity and have not answered yet:"),
-            activity.title,
-            _("Time: %(when)s", when=when),
-            _("Place: %(place)s", place=activity.place or "—"),
-            "",
-            _("Please answer by %(deadline)s: %(link)s", deadline=format_dt(answer_deadline(activity)), link=link),
-            "",
-            _("This message was sent automatically by Linghang."),
-        ]
-        subject = _("Please answer: %(title)s", title=activity.title)
-    email = person.email or reminder.email
-    message = _message(person.name, email, subject, lines, link)
-    _attach_calendar(message, invitation, link)
-    return message
+            [_("Please answer by %(deadline)s: %(link)s", deadline=deadline, link=link)],
+            _("Please answer: %(title)s", title=activity.title),
+        )
+
+    return _invitee_mail(reminder, now, compose)
 
 
 def _attach_calendar(message: EmailMessage, invitation: Invitation, link: str) -> None:
