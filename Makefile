@@ -38,8 +38,8 @@ translations: $(VENV)/.installed
 
 # Re-extract the catalogue after adding strings; then translate app/translations/zh/LC_MESSAGES/messages.po
 extract: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output -o app/translations/messages.pot .
-	$(VENV)/bin/pybabel update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output --no-wrap -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --no-wrap -i app/translations/messages.pot -d app/translations
 
 run: install
 	$(FLASK) --app wsgi db upgrade

@@ -24,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
         register_extensions,
         register_models,
         register_blueprints,
+        register_unit_of_work,
         register_template_helpers,
         register_errorhandlers,
         register_cli,
@@ -60,8 +61,8 @@ def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
-    from app.calendar.views import bp as calendar_bp
     from app.events.views import bp as events_bp
+    from app.feeds.views import bp as calendar_bp
     from app.invitations.views import bp as invitations_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
@@ -84,6 +85,13 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+def register_unit_of_work(app: Flask) -> None:
+    """Run every view as one transaction, committed or rolled back at the edge."""
+    from app.core.unit_of_work import wrap_views
+
+    wrap_views(app)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals for templates: dates in Chinese conventions, labels, navigation."""
     from app.core.templating import init_templating
@@ -101,8 +109,8 @@ def register_errorhandlers(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the flask sub-commands (users, demo)."""
     from app.auth.cli import users_cli
-    from app.calendar.cli import feeds_cli
     from app.demo.cli import demo_cli
+    from app.feeds.cli import feeds_cli
     from app.mail.cli import outbox_cli
     from app.reminders.cli import reminders_cli, scheduler_cli
 

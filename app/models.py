@@ -2,8 +2,8 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.calendar.models import FeedState, FeedToken
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
+from app.feeds.models import FeedState, FeedToken
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue

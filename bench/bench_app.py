@@ -11,10 +11,10 @@ from flask import Blueprint, Flask, Response, abort
 
 from app import create_app
 from app.auth.access import public
-from app.calendar import services
-from app.calendar.feeds import render_feed
-from app.calendar.views import calendar_response
 from app.core.clock import utcnow
+from app.feeds import services
+from app.feeds.content import render_feed
+from app.feeds.views import calendar_response
 
 
 def create_bench_app() -> Flask:

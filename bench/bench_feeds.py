@@ -46,9 +46,9 @@ def seed(env: dict[str, str], activities: int) -> str:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.calendar import services
     from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
     from app.extensions import db
+    from app.feeds import services
     from app.invitations.models import Invitation
     from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
 

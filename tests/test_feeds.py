@@ -15,8 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.http import parse_date
 
 from app.auth.models import Role
-from app.calendar import services, views
-from app.calendar.feeds import (
+from app.core.clock import utcnow
+from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
+from app.extensions import db
+from app.feeds import services, views
+from app.feeds.content import (
     PUBLIC,
     FeedScope,
     feed_body,
@@ -26,11 +29,8 @@ from app.calendar.feeds import (
     render_feed,
     scope_for,
 )
-from app.calendar.ical import build_calendar, build_vevent
-from app.calendar.models import FeedKind, FeedState, FeedToken
-from app.core.clock import utcnow
-from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
-from app.extensions import db
+from app.feeds.ical import build_calendar, build_vevent
+from app.feeds.models import FeedKind, FeedState, FeedToken
 from app.invitations.models import Answer, Invitation
 from app.orgs.models import OrgKind
 from tests import factories

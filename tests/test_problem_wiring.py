@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.auth.models import Role
-from app.calendar import services as calendar_services
-from app.calendar.feeds import feed_cache
 from app.core.clock import utcnow
 from app.extensions import db
+from app.feeds import services as calendar_services
+from app.feeds.content import feed_cache
 from app.mail import dispatch
 from app.orgs.models import OrgKind
 from app.problems import services
@@ -416,9 +416,9 @@ def test_on_site_entry_lists_the_activity_s_invitees_first(app, client, login_as
 # -- 5. the demo -------------------------------------------------------------------------
 
 def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
-    from app.calendar.feeds import scope_for, subject_clause
     from app.demo.services import load
     from app.events.models import Activity
+    from app.feeds.content import scope_for, subject_clause
     from app.orgs.models import Organisation
     from app.problems.models import FollowUp, Problem
 
@@ -449,8 +449,8 @@ def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
 def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
     from sqlalchemy import delete
 
-    from app.calendar.feeds import feed_state_maintained
-    from app.calendar.models import FeedState
+    from app.feeds.content import feed_state_maintained
+    from app.feeds.models import FeedState
     from app.problems.models import FollowUp
 
     ledger = Ledger()

@@ -10,3 +10,7 @@ class ValidationFailed(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ConcurrentChange(ValidationFailed):
+    """Someone else changed the record first; the person should reload and try again."""

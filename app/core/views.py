@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template
+from flask import redirect, render_template
 from flask_wtf import FlaskForm
 
 from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
-from app.extensions import db
+from app.core.unit_of_work import doom, flash_after_commit
 
 
 def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str], message: str):
-    """Run a service with the form's data; commit and redirect, or keep the form with the error."""
+    """Run a service with the form's data and redirect, or keep the form with the refusal.
+
+    The request's unit of work commits after the redirect is built; a refusal dooms it.
+    """
     try:
         saved = save()
     except ValidationFailed as failure:
-        db.session.rollback()
+        doom()
         show_failure(form, failure)
         return None
-    db.session.commit()
-    flash(message, "success")
+    flash_after_commit(message, "success")
     return redirect(done(saved))
 
 
@@ -35,7 +37,7 @@ def form_page(
     template: str,
     **context: Any,
 ):
-    """Show a form; on a valid submit save, commit and redirect; on a refusal show the form again."""
+    """Show a form; on a valid submit save and redirect; on a refusal show the form again."""
     if form.validate_on_submit():
         response = save_or_show(form, save, done, message)
         if response is not None:

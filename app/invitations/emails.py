@@ -15,7 +15,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.calendar.ical import PARTSTAT, build_calendar, build_vevent
+from app.feeds.ical import PARTSTAT, build_calendar, build_vevent
 from app.invitations.models import Invitation
 
 # kind → (iTIP method or None, subject template)

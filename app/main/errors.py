@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.errors import ConcurrentChange, ValidationFailed
 from app.extensions import db
 
 
@@ -17,6 +21,7 @@ def _messages() -> dict[int, str]:
         403: _("You do not have permission to see this page."),
         404: _("This page does not exist, or the link has expired."),
         405: _("This action is not allowed here."),
+        409: _("Someone else changed this in the meantime. Please reload the page and try again."),
         413: _("The file is too large."),
         500: _("Something went wrong on our side. The error was logged; please try again later."),
     }
@@ -28,6 +33,27 @@ def render_error(code: int, message: str | None = None):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=code, message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def refusal(failure: ValidationFailed, code: int):
+    """A rule refused an action outside a form: back to the page it came from, with the reason."""
+    if request.path.startswith("/api/") or request.method == "GET":
+        return render_error(code, failure.message)
+    back = _same_site_referrer()
+    if back is None:
+        return render_error(code, failure.message)
+    flash(failure.message, "danger")
+    return redirect(back)
 
 
 def init_error_handlers(app: Flask) -> None:
@@ -45,6 +71,19 @@ def init_error_handlers(app: Flask) -> None:
         if error.code == 400 and getattr(error, "linghang_message", None):
             description = error.linghang_message
         return render_error(error.code, description)
+
+    @app.errorhandler(ConcurrentChange)
+    def concurrent_change(failure: ConcurrentChange):
+        return refusal(failure, 409)
+
+    @app.errorhandler(ValidationFailed)
+    def validation_failed(failure: ValidationFailed):
+        return refusal(failure, 400)
+
+    @app.errorhandler(StaleDataError)
+    def stale_data(error: StaleDataError):
+        db.session.rollback()
+        return refusal(ConcurrentChange(_messages()[409]), 409)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

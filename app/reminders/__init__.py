@@ -12,7 +12,7 @@ How other features plug in (all functions flush, never commit; pass `now`):
   app/invitations/services does both (invite, publication, every answer, waitlist promotion).
   Reminder mails carry a fresh personal answer link (`emails.answer_link`, a token whose hash
   is written while the outbox row is built; the built body is committed before the SMTP
-  exchange and reused by every retry) and the iTIP REQUEST of app/calendar/ical.py.
+  exchange and reused by every retry) and the iTIP REQUEST of app/feeds/ical.py.
 - Activity form: per-activity offsets ("1d, 2h, 30m") and answer deadline; saving them sends
   `activity_reminders_changed`, which re-plans.
 - Problem ledger: `services.plan_problem_deadline(problem_id, deadline, department_id, now,

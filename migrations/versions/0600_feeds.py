@@ -52,7 +52,7 @@ def upgrade():
     create_feed_triggers()
 
 
-# Changes that can alter a calendar feed bump feed_state.generation (see app/calendar/models.py).
+# Changes that can alter a calendar feed bump feed_state.generation (see app/feeds/models.py).
 # (table, events); invitations only when added, removed or moved, not when answered.
 FEED_TRIGGERS = [
     ('activity', ['INSERT', 'UPDATE', 'DELETE']),

@@ -33,10 +33,10 @@ from icalendar import vDuration
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import selectinload
 
-from app.calendar.ical import build_calendar, build_vevent, calendar_zone
-from app.calendar.models import FeedKind, FeedState
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
 from app.extensions import db
+from app.feeds.ical import build_calendar, build_vevent, calendar_zone
+from app.feeds.models import FeedKind, FeedState
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
 

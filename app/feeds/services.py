@@ -17,10 +17,10 @@ from sqlalchemy.orm import aliased
 
 from app.audit.services import record
 from app.auth.models import User
-from app.calendar.feeds import FeedScope, feed_kind_for, scope_for, state_columns
-from app.calendar.models import FeedKind, FeedToken
 from app.core.errors import ValidationFailed
 from app.extensions import db
+from app.feeds.content import FeedScope, feed_kind_for, scope_for, state_columns
+from app.feeds.models import FeedKind, FeedToken
 from app.orgs.models import Organisation, OrgKind, Person
 
 # last_polled_at is written at most this often per token (see record_poll).

@@ -26,8 +26,14 @@ from sqlalchemy import select
 from werkzeug.http import parse_date
 
 from app.auth.access import any_role, public
-from app.calendar import services
-from app.calendar.feeds import (
+from app.core.clock import utcnow
+from app.core.errors import ValidationFailed
+from app.core.forms import show_failure
+from app.events.models import Activity
+from app.events.queries import visible_activity_or_404
+from app.extensions import db
+from app.feeds import services
+from app.feeds.content import (
     PUBLIC,
     FeedBody,
     FeedScope,
@@ -37,18 +43,12 @@ from app.calendar.feeds import (
     http_last_modified,
     render_feed,
 )
-from app.calendar.forms import NewTokenForm, TokenActionForm
-from app.calendar.ical import build_calendar, build_vevent, calendar_zone
-from app.calendar.models import FeedToken
-from app.core.clock import utcnow
-from app.core.errors import ValidationFailed
-from app.core.forms import show_failure
-from app.events.models import Activity
-from app.events.queries import visible_activity_or_404
-from app.extensions import db
+from app.feeds.forms import NewTokenForm, TokenActionForm
+from app.feeds.ical import build_calendar, build_vevent, calendar_zone
+from app.feeds.models import FeedToken
 from app.orgs.models import Organisation, Person
 
-bp = Blueprint("calendar", __name__)
+bp = Blueprint("feeds", __name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 ONCE_KEY = "feed_token_once"
@@ -165,7 +165,7 @@ def add_to_calendar_links(activity: Activity) -> list[tuple[str, str]]:
         quote_via=quote,
     )
     return [
-        (_("Apple, Outlook or phone calendar (.ics file)"), url_for("calendar.activity_ics", activity_id=activity.id)),
+        (_("Apple, Outlook or phone calendar (.ics file)"), url_for("feeds.activity_ics", activity_id=activity.id)),
         (_("Google Calendar"), google),
         (_("Outlook.com"), "https://outlook.live.com/calendar/0/deeplink/compose?" + outlook_params),
         (_("Microsoft 365"), "https://outlook.office.com/calendar/0/deeplink/compose?" + outlook_params),
@@ -228,7 +228,7 @@ def _subscribe_page(form: NewTokenForm):
             fresh = {"token": token, "links": links, "qr": qr_svg(links["webcal"])}
     public_links = _links(services.public_feed_path())
     return render_template(
-        "calendar/subscribe.html",
+        "feeds/subscribe.html",
         form=form,
         action_form=TokenActionForm(),
         tokens=services.tokens_for(current_user),
@@ -240,7 +240,7 @@ def _subscribe_page(form: NewTokenForm):
 
 def _show_once(token: FeedToken, plain: str):
     session[ONCE_KEY] = {"id": token.id, "token": plain}
-    return redirect(url_for("calendar.subscribe") + "#new-link")
+    return redirect(url_for("feeds.subscribe") + "#new-link")
 
 
 @bp.post("/subscribe")
@@ -287,7 +287,7 @@ def subscribe_revoke(token_id: int):
     else:
         db.session.commit()
         flash(_("The link was revoked."), "info")
-    return redirect(url_for("calendar.subscribe"))
+    return redirect(url_for("feeds.subscribe"))
 
 
 @bp.post("/subscribe/<int:token_id>/rotate")
@@ -302,7 +302,7 @@ def subscribe_rotate(token_id: int):
     except ValidationFailed as failure:
         db.session.rollback()
         flash(failure.message, "warning")
-        return redirect(url_for("calendar.subscribe"))
+        return redirect(url_for("feeds.subscribe"))
     db.session.commit()
     flash(_("A new link replaces the old one. Copy it now: it is shown only once."), "success")
     return _show_once(fresh, plain)

@@ -7,9 +7,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.calendar import services
 from app.core.clock import utcnow
 from app.extensions import db
+from app.feeds import services
 from app.orgs.models import Organisation, OrgKind, Person
 
 feeds_cli = click.Group("feeds", help="Calendar feeds.")
