@@ -13,7 +13,7 @@ from app.feeds import services as calendar_services
 from app.feeds.content import feed_cache
 from app.mail import dispatch
 from app.orgs.models import OrgKind
-from app.problems import services
+from app.problems import follow_ups, transitions
 from app.problems.models import Satisfaction
 from app.reminders import services as reminders
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
@@ -40,7 +40,7 @@ class Ledger:
         db.session.commit()
 
     def assign(self, actor=None, now=NOW):
-        services.assign(self.problem, actor if actor is not None else self.organiser.person,
+        transitions.assign(self.problem, actor if actor is not None else self.organiser.person,
                         department_id=self.dept.id, deadline=DEADLINE, note=None, now=now)
         db.session.commit()
 
@@ -101,7 +101,7 @@ def test_due_and_not_yet_due_with_a_chinese_mail(app, smtp_server):
 def test_resolved_before_the_reminder_is_due_sends_nothing(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.resolve(ledger.problem, ledger.liaison.person, resolution="已办理退税", now=NOW + timedelta(days=1))
+    transitions.resolve(ledger.problem, ledger.liaison.person, resolution="已办理退税", now=NOW + timedelta(days=1))
     db.session.commit()
     assert pending() == []
     sweep(OVERDUE + timedelta(days=1))
@@ -121,11 +121,11 @@ def test_a_change_made_without_replanning_is_caught_at_sweep_time(app, smtp_serv
 def test_an_approved_extension_moves_the_reminders(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.request_extension(ledger.problem, ledger.liaison.person, until=date(2026, 3, 20),
+    transitions.request_extension(ledger.problem, ledger.liaison.person, until=date(2026, 3, 20),
                                reason="需省局审批", now=NOW + timedelta(days=1))
     db.session.commit()
     assert [due for _k, _e, due in pending()][0] == BEFORE  # a request alone moves nothing
-    services.decide_extension(ledger.problem, ledger.organiser.person, approve=True, note=None, now=NOW + timedelta(days=2))
+    transitions.decide_extension(ledger.problem, ledger.organiser.person, approve=True, note=None, now=NOW + timedelta(days=2))
     db.session.commit()
     # 2026-03-20 is a Friday: two working days before is Wednesday the 18th; overdue on Saturday the 21st.
     assert [(k, due) for k, _e, due in pending()] == [
@@ -162,7 +162,7 @@ def test_without_a_known_organiser_the_escalation_goes_to_every_organiser(app, s
 def test_reassigning_moves_the_reminders_to_the_other_department(app):
     ledger = Ledger()
     ledger.assign()
-    services.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
+    transitions.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
                       deadline=DEADLINE, reason="商务局负责", now=NOW + timedelta(hours=1))
     db.session.commit()
     emails = {e for k, e, _d in pending() if k != ReminderKind.problem_escalation}
@@ -172,9 +172,9 @@ def test_reassigning_moves_the_reminders_to_the_other_department(app):
 def test_a_follow_up_visit_reminds_its_instructor_the_day_before(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.resolve(ledger.problem, ledger.liaison.person, resolution="已办理", now=NOW)
+    transitions.resolve(ledger.problem, ledger.liaison.person, resolution="已办理", now=NOW)
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)  # 08:30 Beijing
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
     due = starts - timedelta(hours=15)  # 17:30 the day before
@@ -186,7 +186,7 @@ def test_a_follow_up_visit_reminds_its_instructor_the_day_before(app, smtp_serve
     body = smtp_server.parsed()[0].get_body(("plain",)).get_content()
     assert "回访" in body and "赣锋锂业" in body
     # Giving satisfaction (a step) re-plans without dropping or doubling anything done.
-    services.give_satisfaction(ledger.problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=due)
+    transitions.give_satisfaction(ledger.problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=due)
     db.session.commit()
     assert follow_up.activity_id is not None
 
@@ -195,10 +195,10 @@ def test_a_recorded_or_cancelled_follow_up_visit_is_not_reminded(app, smtp_serve
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
-    services.record_follow_up(follow_up, ledger.instructor.person, outcome="企业已拿到退税", now=NOW + timedelta(days=1))
+    follow_ups.record_follow_up(follow_up, ledger.instructor.person, outcome="企业已拿到退税", now=NOW + timedelta(days=1))
     db.session.commit()
     assert [k for k, _e, _d in pending() if k == ReminderKind.follow_up_due] == []
 
@@ -209,7 +209,7 @@ def test_a_rescheduled_or_cancelled_follow_up_visit_moves_or_drops_its_reminder(
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    visit = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    visit = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                         starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW).activity
     db.session.commit()
     later = starts + timedelta(days=2)
@@ -234,12 +234,12 @@ def _feed_world():
     now = utcnow()
     other_enterprise = factories.organisation(OrgKind.enterprise, name="宁德时代")
     other_problem = factories.problem(other_enterprise, category="export")
-    services.assign(ledger.problem, ledger.organiser.person, department_id=ledger.dept.id, deadline=None, note=None, now=now)
-    services.assign(other_problem, ledger.organiser.person, department_id=ledger.other_dept.id, deadline=None, note=None, now=now)
+    transitions.assign(ledger.problem, ledger.organiser.person, department_id=ledger.dept.id, deadline=None, note=None, now=now)
+    transitions.assign(other_problem, ledger.organiser.person, department_id=ledger.other_dept.id, deadline=None, note=None, now=now)
     starts = now + timedelta(days=3)
-    visit = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    visit = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                         starts_at=starts, ends_at=starts + timedelta(hours=1), now=now).activity
-    other_visit = services.schedule_follow_up(other_problem, ledger.instructor.person, host_id=ledger.committee.id,
+    other_visit = follow_ups.schedule_follow_up(other_problem, ledger.instructor.person, host_id=ledger.committee.id,
                                               starts_at=starts, ends_at=starts + timedelta(hours=1), now=now).activity
     staff = ledger.organiser
     paths = {
@@ -272,7 +272,7 @@ def test_reassigning_moves_the_visit_to_the_other_department_s_feed(app, client)
     first = client.get(paths["dept"])
     other_first = client.get(paths["other_dept"])
     assert uid(visit) in first.data and uid(visit) not in other_first.data
-    services.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
+    transitions.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
                       deadline=None, reason="商务局负责", now=utcnow())
     db.session.commit()
     moved = client.get(paths["dept"], headers={"If-None-Match": first.headers["ETag"]})
@@ -456,7 +456,7 @@ def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
     assert feed_state_maintained()

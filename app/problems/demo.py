@@ -21,6 +21,7 @@ from app.core.clock import display_zone
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.orgs.models import Organisation, Person
+from app.problems.deadlines import default_deadline
 from app.problems.models import (
     Outcome,
     OutcomeKind,
@@ -30,7 +31,6 @@ from app.problems.models import (
     ProblemStep,
     Satisfaction,
 )
-from app.problems.services import default_deadline
 
 C = ProblemCategory
 S = ProblemStatus
