@@ -282,106 +282,7 @@ def test_reassigning_moves_the_visit_to_the_other_department_s_feed(app, client)
     assert other.status_code == 200 and uid(visit) in other.data
 
 
-# -- 3. the answer link after the activity: feedback and new problems ---------------------
-
-def _attended():
-    enterprise = factories.organisation(OrgKind.enterprise, name="赣锋锂业")
-    contact = factories.person(enterprise, name="李四", is_contact=True)
-    activity = factories.activity(title="出口合规沙龙")
-    invitation, token = factories.invitation(activity, contact, answer="accepted", seats=1)
-    resolved = factories.problem(enterprise, category="export", status="resolved", description="报关单填报疑问")
-    other = factories.organisation(OrgKind.enterprise, name="宁德时代")
-    foreign = factories.problem(other, category="tax", status="resolved", description="别家的问题")
-    db.session.commit()
-    return activity, invitation, token, resolved, foreign
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def test_feedback_link_rule_answer_until_the_end_feedback_for_30_days(app, monkeypatch):
-    from app.invitations import services as invitations
-
-    activity, invitation, token, _r, _f = _attended()
-    end = activity.ends_at
-    assert invitations.invitation_for_token(token, end) is None  # answering: until the end
-    assert invitations.invitation_for_token(token, end, for_feedback=True) is invitation
-    assert invitations.invitation_for_token(token, end + timedelta(days=30) - timedelta(seconds=1), for_feedback=True) is invitation
-    assert invitations.invitation_for_token(token, end + timedelta(days=30), for_feedback=True) is None
-    monkeypatch.setitem(app.config, "INVITATION_FEEDBACK_DAYS", 7)
-    assert invitations.invitation_for_token(token, end + timedelta(days=8), for_feedback=True) is None
-    activity.status = "cancelled"
-    assert invitations.invitation_for_token(token, end + timedelta(days=1), for_feedback=True) is None
-
-
-def test_after_the_activity_the_link_rates_confirms_and_raises_a_problem(app, client):
-    import time_machine
-
-    from app.problems.models import ActivityFeedback, Problem, ProblemStatus, Satisfaction
-
-    activity, invitation, token, resolved, foreign = _attended()
-    with time_machine.travel(activity.ends_at - timedelta(minutes=10), tick=False):
-        early = client.get(f"/rsvp/{token}/feedback")
-        assert early.status_code == 302 and early.headers["Location"].endswith(f"/rsvp/{token}")
-    with time_machine.travel(activity.ends_at + timedelta(days=2), tick=False):
-        answer_page = client.get(f"/rsvp/{token}")
-        assert answer_page.status_code == 303 and answer_page.headers["Location"].endswith(f"/rsvp/{token}/feedback")
-        page = client.get(f"/rsvp/{token}/feedback")
-        html = page.get_data(as_text=True)
-        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-        assert "报关单填报疑问" in html and "别家的问题" not in html
-        problems_before = _count(Problem)
-        # Bad input: nothing written.
-        bad = client.post(f"/rsvp/{token}/feedback", data={"rating": "9", "category": "other"})
-        assert bad.status_code == 422 and _count(ActivityFeedback) == 0 and _count(Problem) == problems_before
-        # Another enterprise's problem cannot be confirmed through this link.
-        forged = client.post(f"/rsvp/{token}/feedback", data={"rating": "5", "resolved": str(foreign.id), "category": "other"})
-        assert forged.status_code == 422 and _count(ActivityFeedback) == 0
-        db.session.expire_all()
-        assert foreign.satisfaction is None
-        sent = client.post(f"/rsvp/{token}/feedback", data={
-            "rating": "4", "comment": "很有帮助", "resolved": str(resolved.id),
-            "category": "financing", "description": "希望对接科技贷款",
-        })
-        assert sent.status_code == 302
-    db.session.expire_all()
-    feedback = db.session.scalar(select(ActivityFeedback))
-    assert (feedback.activity_id, feedback.enterprise_id, feedback.rating, feedback.person_id) == (
-        activity.id, invitation.organisation_id, 4, invitation.person_id)
-    assert db.session.get(Problem, resolved.id).satisfaction == Satisfaction.satisfied
-    raised = db.session.scalar(select(Problem).where(Problem.description == "希望对接科技贷款"))
-    assert raised.status == ProblemStatus.accepted
-    assert (raised.enterprise_id, raised.activity_id, raised.raised_by_id) == (invitation.organisation_id, activity.id, invitation.person_id)
-
-
-def test_expired_cancelled_declined_and_unknown_links_give_no_feedback_page(app, client):
-    import time_machine
-
-    activity, invitation, token, _r, _f = _attended()
-    with time_machine.travel(activity.ends_at + timedelta(days=31), tick=False):
-        assert client.get(f"/rsvp/{token}/feedback").status_code == 404
-        assert client.get(f"/rsvp/{token}").status_code == 404
-        assert client.get("/rsvp/" + "A" * 43 + "/feedback").status_code == 404
-    invitation.answer = "declined"
-    db.session.commit()
-    with time_machine.travel(activity.ends_at + timedelta(days=1), tick=False):
-        assert client.get(f"/rsvp/{token}/feedback").status_code == 404
-        assert client.get(f"/rsvp/{token}").status_code == 404
-
-
-def test_a_completed_activity_s_answer_page_links_to_feedback(app, client):
-    import time_machine
-
-    activity, _invitation, token, _r, _f = _attended()
-    activity.status = "completed"
-    db.session.commit()
-    with time_machine.travel(activity.ends_at - timedelta(minutes=30), tick=False):
-        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
-    assert f"/rsvp/{token}/feedback" in page
-
-
-# -- 4. dashboard attendance and the on-site entry ----------------------------------------
+# -- 3. dashboard attendance and the on-site entry ----------------------------------------
 
 def test_dashboard_attendance_is_the_check_in_of_attendance_summary(app):
     from app.invitations.services import attendance_summary
@@ -413,7 +314,7 @@ def test_on_site_entry_lists_the_activity_s_invitees_first(app, client, login_as
     assert html.index("Z被邀请企业") < html.index("Y现场企业") < html.index("A甲企业")
 
 
-# -- 5. the demo -------------------------------------------------------------------------
+# -- 4. the demo -------------------------------------------------------------------------
 
 def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
     from app.demo.services import load

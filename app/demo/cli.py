@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.demo import data, services
 from app.core.unit_of_work import unit_of_work
+from app.demo import data, services
 
 demo_cli = AppGroup("demo", help="The demo county modelled on the Yihuang report.")
 
