@@ -29,7 +29,13 @@ from app.problems.models import (
     ProblemStep,
     Satisfaction,
 )
-from app.problems.transitions import add_step, department_or_refuse, give_satisfaction, required
+from app.problems.transitions import (
+    add_step,
+    department_or_refuse,
+    give_satisfaction,
+    lock_problem,
+    required,
+)
 
 S = ProblemStatus
 
@@ -189,6 +195,8 @@ def record_attendee_feedback(
     db.session.flush()
     record(feedback, "feedback", {"rating": [None, rating]}, now=now)
     for problem in problems:
+        # Locked first: a problem someone else confirmed or reopened meanwhile is left as it is.
+        lock_problem(problem)
         if problem.status == ProblemStatus.resolved and problem.satisfaction is None:
             give_satisfaction(problem, person, satisfaction=Satisfaction.satisfied, comment=_("Confirmed after the activity."), now=now)
     raised = None
