@@ -22,6 +22,7 @@ from sqlalchemy import event, func, select
 
 from app.auth.models import User
 from app.core.clock import utcnow
+from app.core.errors import ConcurrentChange, ValidationFailed
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.problems import services, transitions
@@ -195,3 +196,18 @@ def test_a_step_that_cannot_get_sqlite_s_write_lock_gets_the_same_clean_message(
     db.session.expire_all()
     assert db.session.get(Problem, problem_id).status == S.in_progress
     assert db.session.scalar(select(func.count()).select_from(ProblemStep)) == steps_before
+
+
+def test_a_step_made_obsolete_since_the_page_is_a_concurrent_change_otherwise_a_plain_refusal(app, office):
+    problem_id = problem_in_progress(office)
+    problem = db.session.get(Problem, problem_id)
+    shown = transitions.latest_step_id(problem_id)
+    transitions.resolve(problem, office.liaison.person, resolution="已办理退税", now=utcnow(), seen=shown)
+    db.session.commit()
+    with pytest.raises(ConcurrentChange, match="该问题已被他人处理"):
+        transitions.return_problem(problem, office.colleague.person, reason="非本部门职责", now=utcnow(), seen=shown)
+    db.session.rollback()
+    # Asked again from a page that showed the resolution: the state's own refusal.
+    with pytest.raises(ValidationFailed, match="不能进行此操作") as refusal:
+        transitions.return_problem(problem, office.colleague.person, reason="非本部门职责", now=utcnow(), seen=transitions.latest_step_id(problem_id))
+    assert not isinstance(refusal.value, ConcurrentChange)
