@@ -13,7 +13,6 @@ from app.audit.services import record
 from app.auth.models import Role, User
 from app.core.clock import display_zone
 from app.core.errors import ValidationFailed
-from app.core.workdays import add_working_days
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
 from app.extensions import db
 from app.orgs.models import InstructorAssignment, Organisation, OrgKind, Person
@@ -28,6 +27,7 @@ from app.problems.models import (
 )
 from app.problems.queries import problem_visibility
 from app.problems.reminders import plan_problem
+from app.workcal.services import add_working_days
 
 S = ProblemStatus
 
