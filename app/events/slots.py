@@ -21,7 +21,7 @@ MAX_RANGE_DAYS = 366
 
 @dataclass
 class SlotSearch:
-    """The earliest free slots, and the working calendar of each year searched (official or provisional)."""
+    """The earliest free slots, and the working calendar of each year in the searched dates (official or provisional)."""
 
     slots: list[tuple[datetime, datetime]] = field(default_factory=list)
     calendars: list[YearCalendar] = field(default_factory=list)
@@ -77,13 +77,10 @@ def find_slots(
     range_start = max(datetime.combine(date_from, time.min, tzinfo=zone), EARLIEST)
     range_end = min(datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone), LATEST)
     busy = busy_intervals(venue_id, org_ids or [], range_start, range_end, exclude_id)
-    result = SlotSearch()
+    result = SlotSearch(calendars=[year_calendar(year) for year in range(date_from.year, date_to.year + 1)])
     day = date_from
     while day <= date_to and len(result.slots) < limit:
-        calendar = year_calendar(day.year)
-        if not result.calendars or result.calendars[-1].year != day.year:
-            result.calendars.append(calendar)
-        if calendar.is_working_day(day):
+        if year_calendar(day.year).is_working_day(day):
             for window_start, window_end in windows:
                 start = datetime.combine(day, window_start, tzinfo=zone)
                 last = datetime.combine(day, window_end, tzinfo=zone)
