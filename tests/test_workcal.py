@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -186,6 +187,18 @@ def test_the_form_starts_from_what_is_known(client, admin):
     assert 'value="2026-02-15"' in page and 'value="2026-02-23"' in page and "2026-02-14, 2026-02-28" in page
     page = client.get("/holidays/2027").get_data(as_text=True)
     assert 'value="2027-02-05"' in page and 'value="2027-02-08"' in page
+
+
+@pytest.mark.parametrize("year", [2025, 2026, 2027])
+def test_a_prefilled_year_saves_as_it_was_shown(client, admin, year):
+    shown = workcal.year_calendar(year)
+    page = client.get(f"/holidays/{year}").get_data(as_text=True)
+    values = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    assert client.post(f"/holidays/{year}", data=values).status_code == 302
+    workcal.forget_cached_years()
+    saved = workcal.year_calendar(year)
+    assert saved.source == Source.entered
+    assert set(saved.holidays) == set(shown.holidays) and saved.makeup_days == shown.makeup_days
 
 
 @pytest.mark.parametrize(

@@ -32,12 +32,14 @@ class ArrangementForm(FlaskForm):
         return tuple(self[f"{festival.value}_{part}"] for part in ("first", "last", "makeup"))
 
     def fill(self, calendar: YearCalendar) -> None:
-        """Show a year's current calendar in the form."""
+        """Show a year's current calendar in the form, one line per festival as a notice has it."""
         self.notice.data = calendar.notice
-        for festival in Festival:
+        periods = {festival: calendar.periods(festival) for festival in Festival}
+        for festival, (first_day, last_day, makeup_days) in periods.items():
             first, last, makeup = self.line(festival)
-            first.data, last.data, days = calendar.periods(festival)
-            makeup.data = ", ".join(day.isoformat() for day in days)
+            if not _within_another(festival, periods):
+                first.data, last.data = first_day, last_day
+            makeup.data = ", ".join(day.isoformat() for day in makeup_days)
 
     def to_input(self, year: int) -> ArrangementInput:
         """The typed values for the service."""
@@ -46,6 +48,16 @@ class ArrangementForm(FlaskForm):
             first, last, makeup = self.line(festival)
             lines.append(FestivalInput(festival, first.data, last.data, makeup.data))
         return ArrangementInput(year=year, notice=self.notice.data, festivals=lines)
+
+
+def _within_another(festival: Festival, periods: dict) -> bool:
+    """True when a festival's days lie inside another's (中秋 within 国庆 in 2025: one line, "中秋节、国庆节")."""
+    first, last, _makeup = periods[festival]
+    return first is not None and any(
+        other != festival and other_first is not None and other_first <= first and last <= other_last
+        and (other_first, other_last) != (first, last)
+        for other, (other_first, other_last, _days) in periods.items()
+    )
 
 
 for _festival in Festival:
