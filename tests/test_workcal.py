@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -264,3 +266,37 @@ def test_the_demo_weekly_tea_skips_holidays(app):
     assert date(2026, 10, 2) not in days  # 国庆
     assert "2026-09-25T13:30:00" in series.exdates
     assert all(workcal.is_working_day(day) for day in days)
+
+
+# -- two administrators at once ------------------------------------------------------------------
+
+def test_concurrent_saves_of_one_year_are_serialised(app, backend):
+    writers = 8 if backend == "postgresql" else 4
+    db.session.commit()
+    db.session.remove()
+    start = threading.Barrier(writers)
+    errors: list[BaseException] = []
+    lines = [
+        workcal.FestivalInput(Festival.new_year, date(2027, 1, 1), date(2027, 1, 3)),
+        workcal.FestivalInput(Festival.spring_festival, date(2027, 2, 5), date(2027, 2, 12), "2027-02-20"),
+    ]
+
+    def save(number: int) -> None:
+        with app.app_context():
+            try:
+                start.wait(timeout=30)
+                data = workcal.ArrangementInput(year=2027, notice=f"第{number}号", festivals=lines)
+                workcal.save_arrangement(data, now=datetime(2026, 11, 30, 8, number, tzinfo=UTC))
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        list(pool.map(save, range(writers)))
+    assert errors == []
+    assert count(HolidayArrangement) == 1 and count(ArrangedDay) == 3 + 8 + 1
+    actions = sorted(db.session.scalars(select(AuditEntry.action)))
+    assert actions == ["create"] + ["update"] * (writers - 1)

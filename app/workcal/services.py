@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import g, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from app.audit.services import record
@@ -27,6 +27,8 @@ from app.workcal.statutory import Days
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 LONGEST_HOLIDAY_DAYS = 15
 _CACHE = "workcal_years"
+# First key of PostgreSQL's two-key advisory locks on a year's arrangement (the second is the year).
+ADVISORY_KEY = 820
 
 
 def _entered(arrangement: HolidayArrangement) -> YearCalendar:
@@ -38,7 +40,17 @@ def _entered(arrangement: HolidayArrangement) -> YearCalendar:
 def _arrangement(year: int) -> HolidayArrangement | None:
     return db.session.scalar(
         select(HolidayArrangement).where(HolidayArrangement.year == year).options(selectinload(HolidayArrangement.days))
+        .execution_options(populate_existing=True)
     )
+
+
+def _lock_year(year: int) -> None:
+    """Serialise writers of one year's arrangement, also while none exists yet (no row to lock)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key, :year)"), {"key": ADVISORY_KEY, "year": year})
+    else:
+        # SQLite: a write (even of no row) takes the database's write lock until the transaction ends.
+        db.session.execute(text("UPDATE holiday_arrangement SET id = id WHERE year = :year"), {"year": year})
 
 
 def year_calendar(year: int) -> YearCalendar:
@@ -216,6 +228,7 @@ def _audited(calendar: YearCalendar | None) -> dict[str, object]:
 def save_arrangement(data: ArrangementInput, *, now: datetime) -> HolidayArrangement:
     """Enter or replace a year's official arrangement; it overrides the built-in calendar of that year."""
     holidays, makeup_days = check_arrangement(data)
+    _lock_year(data.year)
     arrangement = _arrangement(data.year)
     before = _audited(_entered(arrangement)) if arrangement is not None else _audited(None)
     if arrangement is None:
@@ -233,13 +246,15 @@ def save_arrangement(data: ArrangementInput, *, now: datetime) -> HolidayArrange
     db.session.flush()
     after = _audited(_entered(arrangement))
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-    record(arrangement, "create" if before["holidays"] is None else "update", changes, now=now)
+    if changes:
+        record(arrangement, "create" if before["holidays"] is None else "update", changes, now=now)
     forget_cached_years()
     return arrangement
 
 
 def delete_arrangement(year: int, *, now: datetime) -> bool:
     """Remove an entered arrangement: the year goes back to the built-in calendar. False if none."""
+    _lock_year(year)
     arrangement = _arrangement(year)
     if arrangement is None:
         return False
