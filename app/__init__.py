@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from app.problems.views import bp as problems_bp
     from app.reminders.views import bp as reminders_bp
     from app.stats.views import bp as stats_bp
+    from app.workcal.views import bp as workcal_bp
 
     for blueprint in (
         main_bp,
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
         calendar_bp,
         problems_bp,
         stats_bp,
+        workcal_bp,
     ):
         app.register_blueprint(blueprint)
 

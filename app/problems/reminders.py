@@ -29,7 +29,6 @@ from sqlalchemy import and_, exists, literal, or_, select
 from app.auth.models import Role, User
 from app.core.clock import display_zone
 from app.core.i18n import format_dt
-from app.core.workdays import is_working_day
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.orgs.models import Person
@@ -37,6 +36,7 @@ from app.problems.models import FollowUp, Problem, ProblemStatus, ProblemStep
 from app.reminders import emails
 from app.reminders import services as reminders
 from app.reminders.models import Reminder, ReminderKind, SubjectType
+from app.workcal.services import is_working_day
 
 WITH_DEPARTMENT = (ProblemStatus.assigned, ProblemStatus.in_progress)
 DEADLINE_KINDS = (ReminderKind.problem_due.value, ReminderKind.problem_overdue.value, ReminderKind.problem_escalation.value)
