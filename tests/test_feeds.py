@@ -29,8 +29,8 @@ from app.feeds.content import (
     render_feed,
     scope_for,
 )
-from app.feeds.ical import build_calendar, build_vevent
 from app.feeds.models import FeedKind, FeedState, FeedToken
+from app.ical.builder import build_calendar, build_vevent
 from app.invitations.models import Answer, Invitation
 from app.orgs.models import OrgKind
 from tests import factories

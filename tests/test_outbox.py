@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.notices import notices_of
 from app.mail.services import enqueue, retry_now
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_a_dispatcher_that_died_mid_send_is_taken_over_after_the_lease(app, smtp
 def test_suppressor_withdraws_at_send_time(app, smtp_server, monkeypatch):
     enqueue(message(), kind="reminder", now=NOW)
     db.session.commit()
-    monkeypatch.setattr(dispatch, "send_time_suppressors", [lambda row: row.kind == "reminder"])
+    monkeypatch.setattr(notices_of(app), "send_time_checks", [lambda row: row.kind == "reminder"])
     report = dispatch.deliver_due(NOW)
     assert report.withdrawn == 1 and smtp_server.messages == []
 

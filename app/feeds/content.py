@@ -35,8 +35,8 @@ from sqlalchemy.orm import selectinload
 
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
 from app.extensions import db
-from app.feeds.ical import build_calendar, build_vevent, calendar_zone
 from app.feeds.models import FeedKind, FeedState
+from app.ical.builder import build_calendar, build_vevent, calendar_zone
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
 
