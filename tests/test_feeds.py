@@ -19,11 +19,10 @@ from app.core.clock import utcnow
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
 from app.extensions import db
 from app.feeds import services, views
+from app.feeds.cache import feed_body, feed_cache
 from app.feeds.content import (
     PUBLIC,
     FeedScope,
-    feed_body,
-    feed_cache,
     feed_state_maintained,
     feed_version,
     render_feed,

@@ -10,7 +10,7 @@ from app.auth.models import Role
 from app.core.clock import utcnow
 from app.extensions import db
 from app.feeds import services as calendar_services
-from app.feeds.content import feed_cache
+from app.feeds.cache import feed_cache
 from app.mail import dispatch
 from app.orgs.models import OrgKind
 from app.problems import services

@@ -32,13 +32,12 @@ from app.events.models import Activity
 from app.events.queries import visible_activity_or_404
 from app.extensions import db
 from app.feeds import services
+from app.feeds.cache import current_feed, feed_cache
 from app.feeds.content import (
     PUBLIC,
     FeedBody,
     FeedScope,
-    current_feed,
     etag_of,
-    feed_cache,
     http_last_modified,
     render_feed,
 )
