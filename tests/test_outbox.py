@@ -120,3 +120,32 @@ def test_outbox_send_command(app, runner, smtp_server):
     assert result.exit_code == 0
     assert "sent 1" in result.output
     assert len(smtp_server.messages) == 1
+
+
+# -- the outbox page (app/mail/views.py) ------------------------------------------
+
+def test_outbox_page_is_for_organisers_and_retry_needs_csrf(app, client, login_as):
+    row = OutboxMessage(
+        kind="invitation", recipient="a@example.com", subject="邀请", raw=b"x", message_id="<m1@t>",
+        status=OutboxStatus.failed, attempts=8, next_attempt_at=NOW, last_error="550 mailbox unavailable",
+        created_at=NOW,
+    )
+    db.session.add(row)
+    db.session.commit()
+    assert client.get("/outbox").status_code == 302  # log in first
+    login_as("contact")
+    assert client.get("/outbox").status_code == 403
+    assert client.post(f"/outbox/{row.id}/retry").status_code == 403
+    client.post("/logout")
+    login_as("organiser")
+    assert client.get("/outbox?status=nonsense").status_code == 404
+    page = client.get("/outbox").get_data(as_text=True)
+    assert "550 mailbox unavailable" in page and "立即重发" in page
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert client.post(f"/outbox/{row.id}/retry").status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.failed
+    client.post(f"/outbox/{row.id}/retry")
+    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.queued
