@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -15,21 +13,13 @@ from app.auth.forms import AccountEditForm, AccountForm, LoginForm, PasswordChan
 from app.auth.models import Role, User
 from app.auth.services import authenticate, check_role_fits, create_account
 from app.core.pagination import paginate
+from app.core.redirects import safe_next
 from app.core.unit_of_work import flash_after_commit
 from app.core.views import save_or_show
 from app.extensions import db
 from app.orgs.models import Organisation, Person
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str:
-    """Only follow relative redirects within the site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.access import any_role, public
-from app.auth.views import safe_next
 from app.core.clock import utcnow
+from app.core.redirects import safe_next
 from app.events.models import Activity, ActivityStatus
 from app.events.queries import visible_activities
 from app.extensions import db
