@@ -178,3 +178,48 @@ def test_two_answers_of_one_invitation_end_in_one_consistent_state(app):
         select(Reminder.kind).where(Reminder.subject_id == invitation_id, Reminder.status == ReminderStatus.pending)
     ))
     assert kinds == ({ReminderKind.activity_upcoming} if invitation.answer == Answer.accepted else set())
+
+
+def test_two_organisers_ticking_the_same_name_at_once_check_it_in_once(app, client):
+    """The same race through the pages: one check-in; the other organiser is told, nothing doubled."""
+    activity = factories.activity(starts_at=NOW + timedelta(hours=1))
+    invitation, _token = factories.invitation(activity, answer=Answer.accepted, seats=1)
+    organisers = [factories.user("organiser"), factories.user("organiser")]
+    db.session.commit()
+    url = f"/activities/{activity.id}/checkin/{invitation.id}"
+    invitation_id = invitation.id
+    browsers = []
+    for organiser in organisers:
+        browser = app.test_client()
+        login = browser.post("/login", data={"email": organiser.email, "password": factories.PASSWORD})
+        assert login.status_code == 302
+        browsers.append(browser)
+    db.session.remove()
+    start = threading.Barrier(len(browsers))
+    answers: list = [None] * len(browsers)
+
+    def tick(index: int) -> None:
+        with app.app_context():  # the client gives each request its own context inside this one
+            start.wait(timeout=30)
+            answers[index] = browsers[index].post(url)
+            db.session.remove()
+
+    threads = [threading.Thread(target=tick, args=(i,)) for i in range(len(browsers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    codes = sorted(answer.status_code for answer in answers)
+    # The loser is refused: 409 when it loaded the row before the winner committed (a
+    # ConcurrentChange), 400 ("already checked in") when it loaded it after.
+    assert codes[0] == 302 and codes[1] in (400, 409), codes
+    loser = next(answer for answer in answers if answer.status_code != 302).get_data(as_text=True)
+    assert "签到" in loser
+    assert db.session.get(Invitation, invitation_id).checked_in_count == 1
+    entries = db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.entity_type == "invitation", AuditEntry.entity_id == invitation_id,
+            AuditEntry.action == "check_in",
+        )
+    )
+    assert entries == 1
