@@ -3,9 +3,9 @@
 PostgreSQL: 100 threads, each with its own app context, session and connection, accept at once
 for 20 seats (the activity row is locked with SELECT … FOR UPDATE). SQLite (smaller): the no-op
 write that takes the database's write lock. Without either lock these tests oversubscribe.
-Two check-ins (or two answers) of the same invitation, behind a barrier, are applied one after
+Two check-ins, answers or nudges of the same invitation, behind a barrier, are applied one after
 the other: one check-in and a ConcurrentChange for the other; two answers each recorded against
-the state the other left.
+the state the other left; one nudge mail.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from app.events.models import ActivityStatus
 from app.extensions import db
 from app.invitations import services
 from app.invitations.models import Answer, AnswerChannel, Invitation
+from app.mail.models import OutboxMessage
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
 from tests import factories
 
@@ -223,3 +224,25 @@ def test_two_organisers_ticking_the_same_name_at_once_check_it_in_once(app, clie
         )
     )
     assert entries == 1
+
+
+def test_two_nudges_of_one_invitee_at_once_queue_one_mail(app):
+    activity = factories.activity(starts_at=NOW + timedelta(days=3), status=ActivityStatus.published)
+    invitation, _token = factories.invitation(activity)
+    db.session.commit()
+    invitation_id = invitation.id
+    db.session.remove()
+    sent: list[bool] = []
+
+    def load():
+        return db.session.get(Invitation, invitation_id)
+
+    def nudge(loaded):
+        sent.append(services.nudge(loaded, NOW))
+
+    assert _run_together(app, [(load, nudge), (load, nudge)]) == [None, None]
+    assert sorted(sent) == [False, True]
+    nudges = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "invitation.nudge")
+    )
+    assert nudges == 1
