@@ -397,7 +397,7 @@ def test_other_features_can_add_attendance_sources(app, monkeypatch):
         )
 
     assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {}
-    monkeypatch.setattr(conflicts, "attendance_sources", [*conflicts.attendance_sources, invitations])
+    monkeypatch.setitem(app.extensions, conflicts.SOURCES_KEY, [*conflicts.attendance_sources(), invitations])
     assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {firm.id: [busy]}
     db.session.rollback()
     invited.drop(db.engine, checkfirst=True)

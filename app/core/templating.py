@@ -6,7 +6,6 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from app.auth.models import Role
 from app.core.i18n import format_day, format_dt, format_range
 from app.events.models import ActivityKind, ActivityStatus
 
@@ -46,7 +45,6 @@ def init_templating(app: Flask) -> None:
         dt=format_dt, day=format_day, dtrange=format_range, nl2br=nl2br
     )
     app.jinja_env.globals.update(
-        Role=Role,
         KIND_COLOURS=KIND_COLOURS,
         STATUS_COLOURS=STATUS_COLOURS,
         page_url=page_url,

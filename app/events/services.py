@@ -13,6 +13,7 @@ from app.audit.services import diff, record
 from app.core.clock import to_local
 from app.core.errors import ValidationFailed
 from app.core.i18n import format_range
+from app.core.offsets import check_offsets
 from app.events.conflicts import (
     MAX_DURATION,
     organisation_conflicts,
@@ -36,7 +37,6 @@ from app.events.signals import (
 )
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind, Person, Venue
-from app.reminders.services import check_offsets
 
 
 def save_theme(

@@ -20,6 +20,7 @@ from app.auth.models import Role
 from app.core.clock import local_day_bounds, local_to_utc, local_today, to_local, utcnow
 from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
+from app.core.offsets import format_offsets
 from app.core.pagination import paginate
 from app.core.views import form_page
 from app.events.forms import ActivityForm, ReasonForm, RescheduleForm, SlotForm, ThemeForm
@@ -65,7 +66,6 @@ from app.events.slots import DEFAULT_WORKING_HOURS, find_slots, parse_working_ho
 from app.extensions import db
 from app.orgs.models import OrgKind, Venue
 from app.orgs.services import organisations_of_kind
-from app.reminders.services import format_offsets
 
 bp = Blueprint("events", __name__)
 

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.access import any_role, public
-from app.auth.views import safe_next
 from app.core.clock import utcnow
+from app.core.redirects import safe_next
 from app.events.models import Activity, ActivityStatus
 from app.events.queries import visible_activities
 from app.extensions import db
@@ -65,7 +65,6 @@ def healthz():
         database = "ok"
     except Exception as error:  # noqa: BLE001 - the health check reports any failure
         current_app.logger.warning("health check: database unreachable: %s", error)
-        db.session.rollback()
         database = "unreachable"
     healthy = database == "ok"
     return jsonify(status="ok" if healthy else "error", database=database), 200 if healthy else 503
@@ -79,5 +78,4 @@ def set_language(code: str):
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.locale = code
-            db.session.commit()
     return redirect(safe_next(request.args.get("next")))

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 
 from app.auth.access import roles_required
 from app.auth.models import Role, User
+from app.core.offsets import check_offsets
 from app.core.pagination import paginate
 from app.core.views import form_page
 from app.extensions import db
@@ -23,7 +24,6 @@ from app.orgs.models import (
     Person,
     Venue,
 )
-from app.reminders.services import check_offsets
 
 bp = Blueprint("orgs", __name__)
 staff = roles_required(Role.organiser)
