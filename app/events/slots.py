@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from app.core.clock import display_zone
 from app.core.errors import ValidationFailed
 from app.core.workdays import calendar_known, is_working_day
+from app.events.checks import EARLIEST, LATEST
 from app.events.conflicts import busy_intervals
-from app.events.services import EARLIEST, LATEST
 
 DEFAULT_WORKING_HOURS = "09:00-12:00,14:00-17:30"
 MAX_RANGE_DAYS = 366
