@@ -16,7 +16,7 @@ from app.core.clock import to_local
 from app.core.errors import ValidationFailed
 from app.events.checks import ActivityInput, attending_org_ids
 from app.events.conflicts import venue_conflicts
-from app.events.locking import lock_series, locked_row
+from app.events.locking import locked_row
 from app.events.models import Activity, ActivityStatus
 from app.events.series import create_series, publish_series, split_series
 from app.events.services import (
@@ -74,8 +74,6 @@ def _warnings(results: list[SaveResult]) -> list[str]:
 def lock_for_edit(activity: Activity, version: int | None, seen: str | None) -> Activity:
     """Lock the activity (its series first) and refuse a form opened on an older version."""
     expected = activity.version if version is None else version
-    if activity.series is not None:
-        lock_series(activity.series)
     locked = locked_row(activity)
     if locked.version != expected:
         raise stale_edit(locked, seen)

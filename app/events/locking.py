@@ -46,7 +46,13 @@ def changed_meanwhile() -> ConcurrentChange:
 
 
 def locked_row(activity: Activity) -> Activity:
-    """Lock an activity and reload it as committed; refuse if it was deleted meanwhile."""
+    """Lock an activity and reload it as committed; refuse if it was deleted meanwhile.
+
+    An occurrence's series is locked first: every transaction takes series → activity → venue
+    in that order, so two of them never wait for each other in a circle.
+    """
+    if activity.series_id is not None:
+        _lock_row(ActivitySeries, activity.series_id)
     locked = _lock_row(Activity, activity.id)
     if locked is None:
         raise changed_meanwhile()

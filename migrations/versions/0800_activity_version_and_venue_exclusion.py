@@ -24,9 +24,10 @@ VENUE_EXCLUSION = 'ex_activity_venue_time'
 
 
 def upgrade():
-    with op.batch_alter_table('activity', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('venue_override', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+    # Plain ADD COLUMN, not a batch: on SQLite a batch would copy the table and lose the feed
+    # triggers that migration 0600 put on it.
+    op.add_column('activity', sa.Column('venue_override', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('activity', sa.Column('version', sa.Integer(), server_default='1', nullable=False))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS btree_gist')
         # Half-open ranges ([start, end)): an activity ending at 16:00 does not clash with one
@@ -41,6 +42,6 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(f'ALTER TABLE activity DROP CONSTRAINT IF EXISTS {VENUE_EXCLUSION}')
-    with op.batch_alter_table('activity', schema=None) as batch_op:
-        batch_op.drop_column('version')
-        batch_op.drop_column('venue_override')
+    # Plain DROP COLUMN (SQLite 3.35+), keeping the table and its triggers.
+    op.drop_column('activity', 'version')
+    op.drop_column('activity', 'venue_override')
