@@ -18,7 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
-from app.events.models import VENUE_EXCLUSION, Activity, ActivityKind, ActivityStatus
+from app.events.models import (
+    VENUE_EXCLUSION,
+    Activity,
+    ActivityKind,
+    ActivitySeries,
+    ActivityStatus,
+)
 from app.extensions import db
 from app.orgs.models import OrgKind
 from tests import factories
@@ -247,3 +253,40 @@ def test_publish_and_cancel_of_one_activity_at_once_one_wins(app, world, second)
         ).all()
         assert len(transitions) == 1
         assert final.status == {"publish": ActivityStatus.published, "cancel": ActivityStatus.cancelled}[transitions[0]]
+
+
+def test_cancelling_an_occurrence_while_another_edits_the_following_ones(app, world):
+    """Both take the series, then the occurrence: one wins, the other is refused, no deadlock, no mix."""
+    a, b = world["clients"]
+    for round_ in range(5):
+        first = date(2026, 12, 4) + timedelta(weeks=round_ * 5)
+        response = a.post("/activities/new", data=booking(
+            world, first, title=f"周五茶叙{round_}", rrule="FREQ=WEEKLY;COUNT=4", venue_id="0", action="publish",
+        ))
+        assert response.status_code == 302
+        db.session.expire_all()
+        series = db.session.scalars(select(ActivitySeries).order_by(ActivitySeries.id.desc())).first()
+        second = db.session.scalars(
+            select(Activity).where(Activity.series_id == series.id).order_by(Activity.starts_at)
+        ).all()[1]
+        page = b.get(f"/activities/{second.id}/edit").get_data(as_text=True)
+        seen = {"version": _hidden(page, "version"), "seen": _hidden(page, "seen")}
+        day = second.starts_at.astimezone(SH).date()
+        answers = at_once(app, [
+            (a, "post", f"/activities/{second.id}/cancel", {"version": seen["version"], "reason": "场地维修"}),
+            (b, "post", f"/activities/{second.id}/edit", booking(
+                world, day, title=f"改名{round_}", venue_id="0", scope="following", action="save", **seen,
+            )),
+        ])
+        statuses = [status for status, _page in answers]
+        assert statuses in ([302, 200], [409, 302]), f"round {round_}: {statuses}"
+        db.session.expire_all()
+        row = db.session.get(Activity, second.id)
+        if statuses[0] == 302:  # the cancel won: the edit changed nothing
+            assert STALE in answers[1][1]
+            assert (row.status, row.title) == (ActivityStatus.cancelled, f"周五茶叙{round_}")
+        else:  # the edit won: the occurrence is not cancelled
+            assert STALE in answers[0][1]
+            assert row is None or row.status != ActivityStatus.cancelled
+            titles = db.session.scalars(select(Activity.title).where(Activity.starts_at >= second.starts_at)).all()
+            assert f"改名{round_}" in titles
