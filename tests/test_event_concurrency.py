@@ -151,6 +151,13 @@ def test_a_constraint_violation_is_the_usual_venue_refusal_not_a_500(app, world,
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and CLASH in page and "先到" in page
     assert db.session.scalar(select(func.count()).select_from(Activity)) == 1
+    # Moving a published activity onto the first: refused by the constraint at the update.
+    assert b.post("/activities/new", data=booking(world, day, title="下午场", starts_at=f"{day}T14:00", ends_at=f"{day}T16:00")).status_code == 302
+    moving = db.session.scalar(select(Activity).where(Activity.title == "下午场"))
+    response = b.post(f"/activities/{moving.id}/reschedule", data={"starts_at": f"{day}T10:00", "ends_at": f"{day}T12:00"})
+    assert response.status_code == 200 and CLASH in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Activity, moving.id).starts_at == datetime(2026, 12, 16, 14, 0, tzinfo=SH)
     # The same through racing threads: one wins each round, the other gets the refusal.
     for round_ in range(5):
         day = date(2027, 1, 4) + timedelta(days=round_)
@@ -205,6 +212,27 @@ def test_two_editors_of_one_activity_the_second_is_refused_with_what_changed(app
     assert again.status_code == 302
     db.session.expire_all()
     assert db.session.get(Activity, activity.id).title == "乙改的标题"
+
+
+def test_a_reschedule_form_opened_before_an_edit_is_refused(app, world):
+    activity = factories.activity(
+        kind=ActivityKind.roundtable, host=world["committee"], venue=world["venue"],
+        starts_at=datetime(2026, 12, 16, 9, 30, tzinfo=SH), status=ActivityStatus.published,
+    )
+    db.session.commit()
+    a, b = world["clients"]
+    page = b.get(f"/activities/{activity.id}/reschedule").get_data(as_text=True)
+    seen = {"version": _hidden(page, "version"), "seen": _hidden(page, "seen")}
+    assert a.post(f"/activities/{activity.id}/edit", data=booking(
+        world, date(2026, 12, 16), title="新标题", location_note="二楼", action="save",
+    )).status_code == 302
+    response = b.post(f"/activities/{activity.id}/reschedule", data={
+        "starts_at": "2026-12-18T09:30", "ends_at": "2026-12-18T11:30", "reason": "改期", **seen,
+    })
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and STALE in page and "标题：现为 新标题" in page and "地点：现为" in page
+    db.session.expire_all()
+    assert db.session.get(Activity, activity.id).starts_at == datetime(2026, 12, 16, 9, 30, tzinfo=SH)
 
 
 def test_two_editors_saving_at_once_one_wins(app, world):
