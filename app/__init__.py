@@ -127,8 +127,10 @@ def register_unit_of_work(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals for templates: dates in Chinese conventions, labels, navigation."""
     from app.core.templating import init_templating
+    from app.events.templating import init_templating as init_activity_templating
 
     init_templating(app)
+    init_activity_templating(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.core.errors import ValidationFailed
 from app.events import series as series_services
+from app.events.checks import ActivityInput, VenueTaken
 from app.events.conflicts import organisation_conflicts, venue_conflicts
 from app.events.models import Activity, ActivityKind, ActivitySeries, ActivityStatus, VisitKind
 from app.events.services import (
-    ActivityInput,
-    VenueTaken,
     cancel_activity,
     complete_activity,
     create_activity,

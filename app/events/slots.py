@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 
 from app.core.clock import display_zone
 from app.core.errors import ValidationFailed
+from app.events.checks import EARLIEST, LATEST
 from app.events.conflicts import busy_intervals
-from app.events.services import EARLIEST, LATEST
 from app.workcal.calendar import YearCalendar
 from app.workcal.services import year_calendar
 

@@ -1,7 +1,7 @@
 """holiday arrangements: the State Council's notice of a year, entered by an administrator
 
 Revision ID: 0820
-Revises: 0710
+Revises: 0800
 Create Date: 2026-11-30 07:58:32.348524
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0820'
-down_revision = '0710'
+down_revision = '0800'
 branch_labels = None
 depends_on = None
 
