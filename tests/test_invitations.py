@@ -316,6 +316,9 @@ def test_waitlisted_guest_sees_it_on_the_answer_page(app, client):
         client.post(f"/rsvp/{token}", data={"answer": "accepted", "seats": "1"})
         page = client.get(f"/rsvp/{token}").get_data(as_text=True)
     assert "候补" in page and 'id="checkin-qr"' not in page
+    # The answer reads 候补, never 接受 · 1 人: a waitlisted acceptance has no seat yet.
+    shown = page.split('id="answer-shown"')[1].split("</div>")[0]
+    assert "候补" in shown and "接受" not in shown and "1 人" not in shown
 
 
 # -- non-responders ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import icalendar
-import time_machine
 from sqlalchemy import select
 
 from app.events import services as scheduling
@@ -19,9 +18,6 @@ from app.invitations.models import Answer, Invitation
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.reminders import sweep
-from tests import factories
-from tests.test_invitations import NOW as INVITED_AT
-from tests.test_invitations import accept
 from tests.test_wiring import NOW, START, calendar_of, count, say, setup
 
 
@@ -141,15 +137,3 @@ def test_the_invitation_is_stamped_when_it_is_queued_not_at_the_last_change(app,
         assert event.decoded("DTSTAMP") == queued_at.astimezone(UTC)
         assert raw
 
-
-def test_the_answer_page_of_a_waitlisted_invitee_reads_waiting_list(app, client):
-    activity = factories.activity(capacity=1)
-    first, _token = factories.invitation(activity)
-    second, token = factories.invitation(activity)
-    accept(first, 1)
-    db.session.commit()
-    with time_machine.travel(INVITED_AT, tick=False):
-        client.post(f"/rsvp/{token}", data={"answer": "accepted", "seats": "1"})
-        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
-    shown = page.split('id="answer-shown"')[1].split("</div>")[0]
-    assert "候补" in shown and "接受" not in shown and "1 人" not in shown
