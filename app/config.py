@@ -36,6 +36,22 @@ def load_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+CHECKIN_WINDOW_MAX_MINUTES = 7 * 24 * 60
+
+
+def checkin_opens_minutes(raw: str) -> int:
+    """CHECKIN_OPENS_MINUTES_BEFORE: a whole number of minutes from 0 to a week, else ValueError."""
+    try:
+        minutes = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"CHECKIN_OPENS_MINUTES_BEFORE must be a whole number of minutes, not {raw!r}") from None
+    if not 0 <= minutes <= CHECKIN_WINDOW_MAX_MINUTES:
+        raise ValueError(
+            f"CHECKIN_OPENS_MINUTES_BEFORE must be between 0 and {CHECKIN_WINDOW_MAX_MINUTES}, not {minutes}"
+        )
+    return minutes
+
+
 class Config:
     """Production-like defaults; every value can come from the environment."""
 
@@ -82,6 +98,8 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
+        # Check-in at the door opens this many minutes before an activity starts (app/invitations/checkin.py).
+        self.CHECKIN_OPENS_MINUTES_BEFORE = checkin_opens_minutes(os.environ.get("CHECKIN_OPENS_MINUTES_BEFORE", "120"))
         # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
         self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
         self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))

@@ -98,7 +98,7 @@ def _manage_page(activity: Activity, invite_form: InviteForm | None = None, reco
         activity=activity,
         invitations=invitations,
         pending=[i for i in invitations if i.answer == Answer.pending and not i.is_walk_in],
-        summary=services.attendance_summary(activity.id),
+        summary=services.attendance_summary(activity.id, utcnow()),
         form=invite_form or _invite_form(),
         record_form=record_form or RecordAnswerForm(formdata=None),
         failed=failed,
