@@ -134,7 +134,10 @@ def invite(activity_id: int):
     def save() -> services.InviteReport:
         if form.save_as.data:
             services.save_list(form.save_as.data, selection, field="save_as")
-        return services.invite(activity, selection, now=utcnow())
+        report = services.invite(activity, selection, now=utcnow())
+        for warning in report.warnings:
+            flash_after_commit(warning, "warning")
+        return report
 
     saved = save_or_show(
         form,
