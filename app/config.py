@@ -110,7 +110,7 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "linghang")
         self.LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes")
-        self.LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "30 per minute")
+        self.LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "60 per minute")
         self.PHOTOS_PER_ACTIVITY = env_number("PHOTOS_PER_ACTIVITY", "60")
         # How many reverse proxies (nginx …) stand in front of the app and set X-Forwarded-For.
         self.PROXY_COUNT = env_number("PROXY_COUNT", "0")
