@@ -73,7 +73,7 @@ def test_token_pages_send_no_referrer_and_others_strict_origin(app, client, resp
     client.get("/")
     client.get("/login")
     policy = {endpoint: response.headers["Referrer-Policy"] for _p, endpoint, response in responses}
-    for endpoint in ("invitations.rsvp", "invitations.feedback", "feeds.feed", "feeds.subscribe"):
+    for endpoint in ("invitations.rsvp", "problems.link_feedback", "feeds.feed", "feeds.subscribe"):
         assert policy[endpoint] == "no-referrer", endpoint
     assert policy["main.home"] == "strict-origin-when-cross-origin"
     assert policy["auth.login"] == "strict-origin-when-cross-origin"

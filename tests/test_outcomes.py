@@ -1,10 +1,10 @@
-"""Authorisation of the ledger, exports and dashboard; the activity record; attendee feedback."""
+"""Authorisation of the ledger, exports and dashboard; the activity record; loans and mediation."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -12,13 +12,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.orgs.models import OrgKind
-from app.problems import records, services
+from app.problems import records
 from app.problems.models import (
-    ActivityFeedback,
     ActivityPhoto,
-    Problem,
-    ProblemStatus,
-    Satisfaction,
 )
 from tests import factories
 
@@ -140,39 +136,6 @@ def test_photo_of_a_hidden_activity_is_404(app, client, login_as):
     db.session.commit()
     login_as("contact")
     assert client.get(f"/photos/{photo.id}").status_code == 404
-
-
-# -- attendee feedback -------------------------------------------------------------
-
-def test_attendee_feedback(app, client, login_as):
-    enterprise = factories.organisation(OrgKind.enterprise)
-    activity = factories.activity(status="completed")
-    resolved = factories.problem(enterprise, status="resolved", resolved_on=date(2026, 3, 9))
-    db.session.commit()
-    login_as("contact", org=enterprise)
-    assert client.post(f"/activities/{activity.id}/feedback", data={"comment": "x"}).status_code == 422
-    assert db.session.scalar(select(func.count()).select_from(ActivityFeedback)) == 0
-    response = client.post(
-        f"/activities/{activity.id}/feedback",
-        data={"rating": 5, "comment": "很有帮助", "resolved": [resolved.id], "category": "labour", "description": "招工难"},
-    )
-    assert response.status_code == 302
-    feedback = db.session.scalar(select(ActivityFeedback))
-    assert feedback.rating == 5 and feedback.enterprise_id == enterprise.id
-    assert db.session.get(Problem, resolved.id).satisfaction == Satisfaction.satisfied
-    raised = db.session.scalar(select(Problem).where(Problem.description == "招工难"))
-    assert raised.status == ProblemStatus.accepted and raised.activity_id == activity.id and raised.enterprise_id == enterprise.id
-
-
-def test_feedback_service_refuses_other_enterprises_problems(app):
-    a, b = factories.organisation(), factories.organisation()
-    activity = factories.activity(status="completed")
-    other = factories.problem(b, status="resolved")
-    db.session.commit()
-    from app.core.errors import ValidationFailed
-
-    with pytest.raises(ValidationFailed):
-        services.record_attendee_feedback(activity, a, None, 4, None, [other.id], None, now=datetime(2026, 3, 10, tzinfo=UTC))
 
 
 def test_carry_forward_on_the_next_activity(app, client, login_as):

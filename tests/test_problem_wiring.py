@@ -13,7 +13,7 @@ from app.feeds import services as calendar_services
 from app.feeds.content import feed_cache
 from app.mail import dispatch
 from app.orgs.models import OrgKind
-from app.problems import services
+from app.problems import follow_ups, transitions
 from app.problems.models import Satisfaction
 from app.reminders import services as reminders
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
@@ -40,7 +40,7 @@ class Ledger:
         db.session.commit()
 
     def assign(self, actor=None, now=NOW):
-        services.assign(self.problem, actor if actor is not None else self.organiser.person,
+        transitions.assign(self.problem, actor if actor is not None else self.organiser.person,
                         department_id=self.dept.id, deadline=DEADLINE, note=None, now=now)
         db.session.commit()
 
@@ -101,7 +101,7 @@ def test_due_and_not_yet_due_with_a_chinese_mail(app, smtp_server):
 def test_resolved_before_the_reminder_is_due_sends_nothing(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.resolve(ledger.problem, ledger.liaison.person, resolution="已办理退税", now=NOW + timedelta(days=1))
+    transitions.resolve(ledger.problem, ledger.liaison.person, resolution="已办理退税", now=NOW + timedelta(days=1))
     db.session.commit()
     assert pending() == []
     sweep(OVERDUE + timedelta(days=1))
@@ -121,11 +121,11 @@ def test_a_change_made_without_replanning_is_caught_at_sweep_time(app, smtp_serv
 def test_an_approved_extension_moves_the_reminders(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.request_extension(ledger.problem, ledger.liaison.person, until=date(2026, 3, 20),
+    transitions.request_extension(ledger.problem, ledger.liaison.person, until=date(2026, 3, 20),
                                reason="需省局审批", now=NOW + timedelta(days=1))
     db.session.commit()
     assert [due for _k, _e, due in pending()][0] == BEFORE  # a request alone moves nothing
-    services.decide_extension(ledger.problem, ledger.organiser.person, approve=True, note=None, now=NOW + timedelta(days=2))
+    transitions.decide_extension(ledger.problem, ledger.organiser.person, approve=True, note=None, now=NOW + timedelta(days=2))
     db.session.commit()
     # 2026-03-20 is a Friday: two working days before is Wednesday the 18th; overdue on Saturday the 21st.
     assert [(k, due) for k, _e, due in pending()] == [
@@ -162,7 +162,7 @@ def test_without_a_known_organiser_the_escalation_goes_to_every_organiser(app, s
 def test_reassigning_moves_the_reminders_to_the_other_department(app):
     ledger = Ledger()
     ledger.assign()
-    services.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
+    transitions.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
                       deadline=DEADLINE, reason="商务局负责", now=NOW + timedelta(hours=1))
     db.session.commit()
     emails = {e for k, e, _d in pending() if k != ReminderKind.problem_escalation}
@@ -172,9 +172,9 @@ def test_reassigning_moves_the_reminders_to_the_other_department(app):
 def test_a_follow_up_visit_reminds_its_instructor_the_day_before(app, smtp_server):
     ledger = Ledger()
     ledger.assign()
-    services.resolve(ledger.problem, ledger.liaison.person, resolution="已办理", now=NOW)
+    transitions.resolve(ledger.problem, ledger.liaison.person, resolution="已办理", now=NOW)
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)  # 08:30 Beijing
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
     due = starts - timedelta(hours=15)  # 17:30 the day before
@@ -186,7 +186,7 @@ def test_a_follow_up_visit_reminds_its_instructor_the_day_before(app, smtp_serve
     body = smtp_server.parsed()[0].get_body(("plain",)).get_content()
     assert "回访" in body and "赣锋锂业" in body
     # Giving satisfaction (a step) re-plans without dropping or doubling anything done.
-    services.give_satisfaction(ledger.problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=due)
+    transitions.give_satisfaction(ledger.problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=due)
     db.session.commit()
     assert follow_up.activity_id is not None
 
@@ -195,10 +195,10 @@ def test_a_recorded_or_cancelled_follow_up_visit_is_not_reminded(app, smtp_serve
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
-    services.record_follow_up(follow_up, ledger.instructor.person, outcome="企业已拿到退税", now=NOW + timedelta(days=1))
+    follow_ups.record_follow_up(follow_up, ledger.instructor.person, outcome="企业已拿到退税", now=NOW + timedelta(days=1))
     db.session.commit()
     assert [k for k, _e, _d in pending() if k == ReminderKind.follow_up_due] == []
 
@@ -209,7 +209,7 @@ def test_a_rescheduled_or_cancelled_follow_up_visit_moves_or_drops_its_reminder(
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    visit = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    visit = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                         starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW).activity
     db.session.commit()
     later = starts + timedelta(days=2)
@@ -234,12 +234,12 @@ def _feed_world():
     now = utcnow()
     other_enterprise = factories.organisation(OrgKind.enterprise, name="宁德时代")
     other_problem = factories.problem(other_enterprise, category="export")
-    services.assign(ledger.problem, ledger.organiser.person, department_id=ledger.dept.id, deadline=None, note=None, now=now)
-    services.assign(other_problem, ledger.organiser.person, department_id=ledger.other_dept.id, deadline=None, note=None, now=now)
+    transitions.assign(ledger.problem, ledger.organiser.person, department_id=ledger.dept.id, deadline=None, note=None, now=now)
+    transitions.assign(other_problem, ledger.organiser.person, department_id=ledger.other_dept.id, deadline=None, note=None, now=now)
     starts = now + timedelta(days=3)
-    visit = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    visit = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                         starts_at=starts, ends_at=starts + timedelta(hours=1), now=now).activity
-    other_visit = services.schedule_follow_up(other_problem, ledger.instructor.person, host_id=ledger.committee.id,
+    other_visit = follow_ups.schedule_follow_up(other_problem, ledger.instructor.person, host_id=ledger.committee.id,
                                               starts_at=starts, ends_at=starts + timedelta(hours=1), now=now).activity
     staff = ledger.organiser
     paths = {
@@ -272,7 +272,7 @@ def test_reassigning_moves_the_visit_to_the_other_department_s_feed(app, client)
     first = client.get(paths["dept"])
     other_first = client.get(paths["other_dept"])
     assert uid(visit) in first.data and uid(visit) not in other_first.data
-    services.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
+    transitions.reassign(ledger.problem, ledger.organiser.person, department_id=ledger.other_dept.id,
                       deadline=None, reason="商务局负责", now=utcnow())
     db.session.commit()
     moved = client.get(paths["dept"], headers={"If-None-Match": first.headers["ETag"]})
@@ -282,106 +282,7 @@ def test_reassigning_moves_the_visit_to_the_other_department_s_feed(app, client)
     assert other.status_code == 200 and uid(visit) in other.data
 
 
-# -- 3. the answer link after the activity: feedback and new problems ---------------------
-
-def _attended():
-    enterprise = factories.organisation(OrgKind.enterprise, name="赣锋锂业")
-    contact = factories.person(enterprise, name="李四", is_contact=True)
-    activity = factories.activity(title="出口合规沙龙")
-    invitation, token = factories.invitation(activity, contact, answer="accepted", seats=1)
-    resolved = factories.problem(enterprise, category="export", status="resolved", description="报关单填报疑问")
-    other = factories.organisation(OrgKind.enterprise, name="宁德时代")
-    foreign = factories.problem(other, category="tax", status="resolved", description="别家的问题")
-    db.session.commit()
-    return activity, invitation, token, resolved, foreign
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def test_feedback_link_rule_answer_until_the_end_feedback_for_30_days(app, monkeypatch):
-    from app.invitations import services as invitations
-
-    activity, invitation, token, _r, _f = _attended()
-    end = activity.ends_at
-    assert invitations.invitation_for_token(token, end) is None  # answering: until the end
-    assert invitations.invitation_for_token(token, end, for_feedback=True) is invitation
-    assert invitations.invitation_for_token(token, end + timedelta(days=30) - timedelta(seconds=1), for_feedback=True) is invitation
-    assert invitations.invitation_for_token(token, end + timedelta(days=30), for_feedback=True) is None
-    monkeypatch.setitem(app.config, "INVITATION_FEEDBACK_DAYS", 7)
-    assert invitations.invitation_for_token(token, end + timedelta(days=8), for_feedback=True) is None
-    activity.status = "cancelled"
-    assert invitations.invitation_for_token(token, end + timedelta(days=1), for_feedback=True) is None
-
-
-def test_after_the_activity_the_link_rates_confirms_and_raises_a_problem(app, client):
-    import time_machine
-
-    from app.problems.models import ActivityFeedback, Problem, ProblemStatus, Satisfaction
-
-    activity, invitation, token, resolved, foreign = _attended()
-    with time_machine.travel(activity.ends_at - timedelta(minutes=10), tick=False):
-        early = client.get(f"/rsvp/{token}/feedback")
-        assert early.status_code == 302 and early.headers["Location"].endswith(f"/rsvp/{token}")
-    with time_machine.travel(activity.ends_at + timedelta(days=2), tick=False):
-        answer_page = client.get(f"/rsvp/{token}")
-        assert answer_page.status_code == 303 and answer_page.headers["Location"].endswith(f"/rsvp/{token}/feedback")
-        page = client.get(f"/rsvp/{token}/feedback")
-        html = page.get_data(as_text=True)
-        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-        assert "报关单填报疑问" in html and "别家的问题" not in html
-        problems_before = _count(Problem)
-        # Bad input: nothing written.
-        bad = client.post(f"/rsvp/{token}/feedback", data={"rating": "9", "category": "other"})
-        assert bad.status_code == 422 and _count(ActivityFeedback) == 0 and _count(Problem) == problems_before
-        # Another enterprise's problem cannot be confirmed through this link.
-        forged = client.post(f"/rsvp/{token}/feedback", data={"rating": "5", "resolved": str(foreign.id), "category": "other"})
-        assert forged.status_code == 422 and _count(ActivityFeedback) == 0
-        db.session.expire_all()
-        assert foreign.satisfaction is None
-        sent = client.post(f"/rsvp/{token}/feedback", data={
-            "rating": "4", "comment": "很有帮助", "resolved": str(resolved.id),
-            "category": "financing", "description": "希望对接科技贷款",
-        })
-        assert sent.status_code == 302
-    db.session.expire_all()
-    feedback = db.session.scalar(select(ActivityFeedback))
-    assert (feedback.activity_id, feedback.enterprise_id, feedback.rating, feedback.person_id) == (
-        activity.id, invitation.organisation_id, 4, invitation.person_id)
-    assert db.session.get(Problem, resolved.id).satisfaction == Satisfaction.satisfied
-    raised = db.session.scalar(select(Problem).where(Problem.description == "希望对接科技贷款"))
-    assert raised.status == ProblemStatus.accepted
-    assert (raised.enterprise_id, raised.activity_id, raised.raised_by_id) == (invitation.organisation_id, activity.id, invitation.person_id)
-
-
-def test_expired_cancelled_declined_and_unknown_links_give_no_feedback_page(app, client):
-    import time_machine
-
-    activity, invitation, token, _r, _f = _attended()
-    with time_machine.travel(activity.ends_at + timedelta(days=31), tick=False):
-        assert client.get(f"/rsvp/{token}/feedback").status_code == 404
-        assert client.get(f"/rsvp/{token}").status_code == 404
-        assert client.get("/rsvp/" + "A" * 43 + "/feedback").status_code == 404
-    invitation.answer = "declined"
-    db.session.commit()
-    with time_machine.travel(activity.ends_at + timedelta(days=1), tick=False):
-        assert client.get(f"/rsvp/{token}/feedback").status_code == 404
-        assert client.get(f"/rsvp/{token}").status_code == 404
-
-
-def test_a_completed_activity_s_answer_page_links_to_feedback(app, client):
-    import time_machine
-
-    activity, _invitation, token, _r, _f = _attended()
-    activity.status = "completed"
-    db.session.commit()
-    with time_machine.travel(activity.ends_at - timedelta(minutes=30), tick=False):
-        page = client.get(f"/rsvp/{token}").get_data(as_text=True)
-    assert f"/rsvp/{token}/feedback" in page
-
-
-# -- 4. dashboard attendance and the on-site entry ----------------------------------------
+# -- 3. dashboard attendance and the on-site entry ----------------------------------------
 
 def test_dashboard_attendance_is_the_check_in_of_attendance_summary(app):
     from app.invitations.services import attendance_summary
@@ -413,7 +314,7 @@ def test_on_site_entry_lists_the_activity_s_invitees_first(app, client, login_as
     assert html.index("Z被邀请企业") < html.index("Y现场企业") < html.index("A甲企业")
 
 
-# -- 5. the demo -------------------------------------------------------------------------
+# -- 4. the demo -------------------------------------------------------------------------
 
 def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
     from app.demo.services import load
@@ -456,7 +357,7 @@ def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
     ledger = Ledger()
     ledger.assign()
     starts = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)
-    follow_up = services.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
+    follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
     assert feed_state_maintained()

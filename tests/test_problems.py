@@ -11,7 +11,7 @@ from app.audit.models import AuditEntry
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.orgs.models import OrgKind
-from app.problems import services
+from app.problems import deadlines, services, transitions
 from app.problems.models import (
     ExtensionState,
     Problem,
@@ -42,11 +42,11 @@ def world(app):
 
 def test_deadline_in_working_days_skips_the_holiday(app):
     # 2026-09-30 + 5 working days: the National Day holiday (1–7 Oct, 2026) is skipped.
-    assert services.default_deadline(ProblemCategory.tax, date(2026, 9, 30)) > date(2026, 10, 8)
+    assert deadlines.default_deadline(ProblemCategory.tax, date(2026, 9, 30)) > date(2026, 10, 8)
     app.config["PROBLEM_DEADLINE_DAYS"] = "tax=1"
     try:
-        assert services.deadline_days(ProblemCategory.tax) == 1
-        assert services.default_deadline(ProblemCategory.tax, date(2026, 3, 9)) == date(2026, 3, 10)
+        assert deadlines.deadline_days(ProblemCategory.tax) == 1
+        assert deadlines.default_deadline(ProblemCategory.tax, date(2026, 3, 9)) == date(2026, 3, 10)
     finally:
         app.config["PROBLEM_DEADLINE_DAYS"] = ""
 
@@ -55,24 +55,24 @@ def test_full_lifecycle(app, world):
     department, other, enterprise = world
     problem = services.record_problem(enterprise_id=enterprise.id, category=ProblemCategory.export, description="出口许可办理慢", now=NOW, recorder=None)
     assert problem.status == S.accepted
-    services.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
+    transitions.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
     assert problem.status == S.assigned and problem.deadline == date(2026, 3, 16)  # 5 working days
-    services.reassign(problem, None, department_id=other.id, deadline=date(2026, 3, 20), reason="商务局负责", now=NOW)
+    transitions.reassign(problem, None, department_id=other.id, deadline=date(2026, 3, 20), reason="商务局负责", now=NOW)
     assert problem.department_id == other.id and problem.deadline == date(2026, 3, 20)
-    services.start(problem, None, note=None, now=NOW)
+    transitions.start(problem, None, note=None, now=NOW)
     assert problem.status == S.in_progress
-    services.request_extension(problem, None, until=date(2026, 3, 27), reason="需要省厅批复", now=NOW)
+    transitions.request_extension(problem, None, until=date(2026, 3, 27), reason="需要省厅批复", now=NOW)
     assert problem.extension_state == ExtensionState.pending
-    services.decide_extension(problem, None, approve=True, note=None, now=NOW)
+    transitions.decide_extension(problem, None, approve=True, note=None, now=NOW)
     assert problem.deadline == date(2026, 3, 27)
-    services.resolve(problem, None, resolution="代办出口许可", now=NOW, days_before=6, days_after=2)
+    transitions.resolve(problem, None, resolution="代办出口许可", now=NOW, days_before=6, days_after=2)
     assert problem.status == S.resolved and problem.resolved_on == date(2026, 3, 9)
-    services.give_satisfaction(problem, None, satisfaction=Satisfaction.unsatisfied, comment="还要跑两次", now=NOW)
-    services.reopen(problem, None, reason="企业不满意", now=NOW)
+    transitions.give_satisfaction(problem, None, satisfaction=Satisfaction.unsatisfied, comment="还要跑两次", now=NOW)
+    transitions.reopen(problem, None, reason="企业不满意", now=NOW)
     assert problem.status == S.in_progress and problem.resolved_on is None
-    services.resolve(problem, None, resolution="上门办理", now=NOW)
-    services.give_satisfaction(problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=NOW)
-    services.close(problem, None, note=None, now=NOW)
+    transitions.resolve(problem, None, resolution="上门办理", now=NOW)
+    transitions.give_satisfaction(problem, None, satisfaction=Satisfaction.satisfied, comment=None, now=NOW)
+    transitions.close(problem, None, note=None, now=NOW)
     assert problem.status == S.closed
     db.session.commit()
     actions = [s.action for s in problem.steps]
@@ -87,10 +87,10 @@ def test_full_lifecycle(app, world):
 def test_return_withdraw_and_on_site(app, world):
     department, _other, enterprise = world
     problem = factories.problem(enterprise, status="assigned", department=department)
-    services.return_problem(problem, None, reason="非本部门职责", now=NOW)
+    transitions.return_problem(problem, None, reason="非本部门职责", now=NOW)
     assert problem.status == S.returned
-    services.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
-    services.withdraw(problem, None, reason="企业已自行解决", now=NOW)
+    transitions.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
+    transitions.withdraw(problem, None, reason="企业已自行解决", now=NOW)
     assert problem.status == S.withdrawn
     on_site = services.record_problem(
         enterprise_id=enterprise.id, category=ProblemCategory.tax, description="留抵退税", now=NOW,
@@ -122,7 +122,7 @@ def test_bad_steps_are_refused_and_write_nothing(app, world, status, action, kwa
     problem = factories.problem(enterprise, status=status, department=department, deadline=date(2026, 3, 13))
     db.session.commit()
     kwargs = {k: department.id if v == "DEPT" else other.id if v == "OTHER" else v for k, v in kwargs.items()}
-    function = {"return": services.return_problem, "satisfaction": services.give_satisfaction}.get(action) or getattr(services, action)
+    function = {"return": transitions.return_problem, "satisfaction": transitions.give_satisfaction}.get(action) or getattr(transitions, action)
     before = steps()
     with pytest.raises(ValidationFailed) as failure:
         function(problem, None, now=NOW, **kwargs)
@@ -136,7 +136,7 @@ def test_extension_only_before_the_deadline(app, world):
     department, _other, enterprise = world
     problem = factories.problem(enterprise, status="in_progress", department=department, deadline=date(2026, 3, 6))
     with pytest.raises(ValidationFailed, match="届满前申请"):
-        services.request_extension(problem, None, until=date(2026, 3, 20), reason="x", now=NOW)
+        transitions.request_extension(problem, None, until=date(2026, 3, 20), reason="x", now=NOW)
 
 
 # -- over HTTP: permissions and messages -------------------------------------------

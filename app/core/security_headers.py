@@ -35,7 +35,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 TOKEN_ENDPOINTS = frozenset(
     {
         "invitations.rsvp",
-        "invitations.feedback",
+        "problems.link_feedback",
         "feeds.feed",
         "feeds.subscribe",
         "feeds.subscribe_create",

@@ -13,10 +13,11 @@ from app.core.forms import show_failure
 from app.core.unit_of_work import doom, flash_after_commit
 
 
-def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str], message: str):
+def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str], message: str | Callable[[Any], str]):
     """Run a service with the form's data and redirect, or keep the form with the refusal.
 
-    The request's unit of work commits after the redirect is built; a refusal dooms it.
+    The request's unit of work commits after the redirect is built; a refusal dooms it. The
+    message may be a function of what was saved (e.g. to name its number).
     """
     try:
         saved = save()
@@ -24,7 +25,7 @@ def save_or_show(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any],
         doom()
         show_failure(form, failure)
         return None
-    flash_after_commit(message, "success")
+    flash_after_commit(message(saved) if callable(message) else message, "success")
     return redirect(done(saved))
 
 
@@ -33,7 +34,7 @@ def form_page(
     *,
     save: Callable[[], Any],
     done: Callable[[Any], str],
-    message: str,
+    message: str | Callable[[Any], str],
     template: str,
     **context: Any,
 ):

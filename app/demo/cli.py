@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.core.unit_of_work import unit_of_work
 from app.demo import data, services
-from app.extensions import db
 
 demo_cli = AppGroup("demo", help="The demo county modelled on the Yihuang report.")
 
@@ -18,8 +18,8 @@ def load(if_empty: bool) -> None:
     if if_empty and not services.is_empty():
         click.echo("The database already has data; demo not loaded.")
         return
-    result = services.load()
-    db.session.commit()
+    with unit_of_work():
+        result = services.load()
     click.echo("Demo county loaded: " + ", ".join(f"{table} {n}" for table, n in result.items()))
 
 

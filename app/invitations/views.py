@@ -95,56 +95,9 @@ def feedback_opened(activity: Activity, now) -> bool:
     return activity.status == ActivityStatus.completed or activity.ends_at <= now
 
 
-@bp.route("/rsvp/<token>/feedback", methods=["GET", "POST"])
-@public
-def feedback(token: str):
-    """After the activity: the invitee's enterprise rates it, confirms what was resolved for it and
-    may raise a problem (受理, attributed to that enterprise and activity). The token authorises
-    only its invitation's enterprise and activity, until INVITATION_FEEDBACK_DAYS after the end."""
-    from app.problems.forms import FeedbackForm
-    from app.problems.models import ActivityFeedback, Problem, ProblemCategory, ProblemStatus
-    from app.problems.services import record_attendee_feedback
-
-    now = utcnow()
-    invitation = services.invitation_for_token(token, now, for_feedback=True)
-    if invitation is None or not may_give_feedback(invitation):
-        return _not_found()
-    activity, enterprise = invitation.activity, invitation.organisation
-    if not feedback_opened(activity, now):
-        flash(_("Feedback opens once the activity has taken place."), "info")
-        return redirect(url_for("invitations.rsvp", token=token))
-    existing = db.session.scalar(
-        select(ActivityFeedback).where(ActivityFeedback.activity_id == activity.id, ActivityFeedback.enterprise_id == enterprise.id)
-    )
-    form = FeedbackForm(obj=existing)
-    resolved = db.session.scalars(
-        select(Problem)
-        .where(Problem.enterprise_id == enterprise.id, Problem.status == ProblemStatus.resolved, Problem.satisfaction.is_(None))
-        .order_by((Problem.activity_id == activity.id).desc(), Problem.id)
-    )
-    form.resolved.choices = [(p.id, p.description[:80]) for p in resolved]
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.validate_on_submit():
-            try:
-                record_attendee_feedback(
-                    activity, enterprise, invitation.person, form.rating.data, form.comment.data, form.resolved.data or [],
-                    {"category": ProblemCategory(form.category.data), "description": form.description.data}, now=now,
-                )
-            except ValidationFailed as failure:
-                db.session.rollback()
-                show_failure(form, failure)
-            else:
-                db.session.commit()
-                flash(_("Thank you for your feedback."), "success")
-                return redirect(url_for("invitations.feedback", token=token))
-    response = make_response(
-        render_template("problems/feedback.html", form=form, activity=activity, existing=existing, personal=True), status
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+# The feedback page of an answer link is the ledger's (app/problems/views/feedback.py serves this
+# URL); this rule only builds it, for the links above and in the answer page.
+bp.add_url_rule("/rsvp/<token>/feedback", endpoint="feedback", build_only=True)
 
 
 # -- the organiser's page -----------------------------------------------------------

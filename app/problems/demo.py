@@ -18,10 +18,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.core.clock import display_zone
-from app.events.models import Activity, ActivityStatus
+from app.events.models import Activity, ActivityStatus, VisitKind
 from app.extensions import db
 from app.orgs.models import Organisation, Person
+from app.problems.deadlines import default_deadline
 from app.problems.models import (
+    FollowUp,
     Outcome,
     OutcomeKind,
     Problem,
@@ -30,7 +32,6 @@ from app.problems.models import (
     ProblemStep,
     Satisfaction,
 )
-from app.problems.services import default_deadline
 
 C = ProblemCategory
 S = ProblemStatus
@@ -82,42 +83,20 @@ def load_problems(now: datetime, enterprises: list[Organisation], departments: d
     loans = list(LOANS_WAN)
     disputes_resolved = 0
     for index, status in enumerate(STATUSES):
-        category, text, how = TEMPLATES[index % len(TEMPLATES)]
-        if category == C.dispute and status in (S.closed, S.resolved):
-            if disputes_resolved == 4:
-                category, text, how = TEMPLATES[0]
-            else:
-                disputes_resolved += 1
-        if status in (S.closed, S.resolved) and index in LOAN_INDICES:
-            category, text, how = TEMPLATES[2]
+        category, text, how = _template(index, status, disputes_resolved)
+        disputes_resolved += category == C.dispute and status in (S.closed, S.resolved)
         # 7 and 85 are coprime: the first 85 problems go to 85 different enterprises.
         enterprise = enterprises[(index * 7) % len(enterprises)]
         description = f"{text}（{enterprise.short_name or enterprise.name}）"
         if db.session.scalar(select(Problem.id).where(Problem.enterprise_id == enterprise.id, Problem.description == description)):
             continue
         raised_at = (start + span * index / len(STATUSES)).astimezone(UTC)
-        activity = next((a for a in reversed(activities) if a.starts_at <= raised_at), None)
-        department = departments[DEPARTMENT_FOR[category]]
-        raised_day = raised_at.astimezone(zone).date()
         problem = Problem(
-            enterprise=enterprise, category=category, description=description, activity=activity,
-            status=status, raised_at=raised_at, recorded_by=recorder, created_at=raised_at, updated_at=raised_at,
+            enterprise=enterprise, category=category, description=description, status=status,
+            activity=next((a for a in reversed(activities) if a.starts_at <= raised_at), None),
+            raised_at=raised_at, recorded_by=recorder, created_at=raised_at, updated_at=raised_at,
         )
-        on_site = status in (S.closed, S.resolved) and index % 3 == 0
-        if status != S.accepted and not on_site:
-            problem.department = department
-            problem.deadline = default_deadline(category, raised_day)
-        if status in (S.closed, S.resolved):
-            problem.resolution = how
-            problem.resolved_on_site = on_site
-            problem.resolved_on = raised_day if on_site else min(raised_day + timedelta(days=4 + index % 5), today)
-            if category == C.financing and loans:
-                problem.loan_amount_wan = loans.pop(0)
-            if category == C.export:
-                problem.days_before, problem.days_after = 6, 2
-        if status == S.closed:
-            problem.satisfaction = Satisfaction.satisfied if index % 4 else Satisfaction.basically
-            problem.closed_at = datetime.combine(problem.resolved_on, time(16, 0), tzinfo=zone)
+        _fill_in(problem, index, how, departments[DEPARTMENT_FOR[category]], loans, today)
         db.session.add(problem)
         db.session.add(ProblemStep(problem=problem, at=raised_at, actor=recorder, action="record", to_status=S.accepted))
         if status != S.accepted:
@@ -131,12 +110,43 @@ def load_problems(now: datetime, enterprises: list[Organisation], departments: d
     db.session.flush()
 
 
+def _template(index: int, status: ProblemStatus, disputes_resolved: int) -> tuple[ProblemCategory, str, str]:
+    """What problem number `index` is about: only 4 disputes are resolved, and the resolved
+    problems at LOAN_INDICES are financing ones (they carry the loans)."""
+    category, text, how = TEMPLATES[index % len(TEMPLATES)]
+    resolved = status in (S.closed, S.resolved)
+    if category == C.dispute and resolved and disputes_resolved == 4:
+        return TEMPLATES[0]
+    if resolved and index in LOAN_INDICES:
+        return TEMPLATES[2]
+    return category, text, how
+
+
+def _fill_in(problem: Problem, index: int, how: str, department: Organisation, loans: list[Decimal], today: date) -> None:
+    """The department, deadline, resolution and satisfaction that go with the problem's status."""
+    zone = display_zone()
+    status, category = problem.status, problem.category
+    raised_day = problem.raised_at.astimezone(zone).date()
+    on_site = status in (S.closed, S.resolved) and index % 3 == 0
+    if status != S.accepted and not on_site:
+        problem.department = department
+        problem.deadline = default_deadline(category, raised_day)
+    if status in (S.closed, S.resolved):
+        problem.resolution = how
+        problem.resolved_on_site = on_site
+        problem.resolved_on = raised_day if on_site else min(raised_day + timedelta(days=4 + index % 5), today)
+        if category == C.financing and loans:
+            problem.loan_amount_wan = loans.pop(0)
+        if category == C.export:
+            problem.days_before, problem.days_after = 6, 2
+    if status == S.closed:
+        problem.satisfaction = Satisfaction.satisfied if index % 4 else Satisfaction.basically
+        problem.closed_at = datetime.combine(problem.resolved_on, time(16, 0), tzinfo=zone)
+
+
 def link_follow_up_visits(now: datetime) -> int:
     """Tie the demo's follow-up visits (回访) to a problem of the visited enterprise that a department
     took before the visit, so they show in that department's calendar feed (idempotent)."""
-    from app.events.models import VisitKind
-    from app.problems.models import FollowUp
-
     linked = set(db.session.scalars(select(FollowUp.activity_id)))
     followed = set(db.session.scalars(select(FollowUp.problem_id)))
     visits = db.session.scalars(

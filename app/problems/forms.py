@@ -16,6 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from app.core.forms import MultiCheckboxField, strip_filter
 from app.problems.models import CATEGORY_LABELS, OUTCOME_LABELS, SATISFACTION_LABELS
@@ -53,6 +54,9 @@ class StepForm(FlaskForm):
     approve = SelectField(_l("Decision"), choices=[("1", _l("Approve")), ("0", _l("Refuse"))], default="1")
     satisfaction = RadioField(_l("Satisfaction"), choices=lambda: [(k.value, str(v)) for k, v in SATISFACTION_LABELS.items()], validators=[Optional()])
     comment = TextAreaField(_l("Comment"), filters=TEXT, validators=[Optional(), Length(max=1000)])
+    # The latest step the page showed: a step refused because someone else moved the problem
+    # since then is reported as a concurrent change.
+    seen = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=2**31 - 1)])
 
 
 class FollowUpForm(FlaskForm):

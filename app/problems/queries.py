@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from app.auth.models import Role, User
 from app.core.clock import local_day_bounds
@@ -55,37 +57,25 @@ class LedgerFilter:
 
     def problem_clauses(self) -> list:
         """WHERE clauses on Problem for these filters."""
-        clauses = []
-        if self.start is not None:
-            clauses.append(Problem.raised_at >= local_day_bounds(self.start)[0])
-        if self.end is not None:
-            clauses.append(Problem.raised_at < local_day_bounds(self.end)[1])
-        if self.alliance_id is not None:
-            clauses.append(
-                Problem.enterprise_id.in_(
-                    select(AllianceMembership.enterprise_id).where(
-                        AllianceMembership.alliance_id == self.alliance_id
-                    )
-                )
-            )
-        if self.department_id is not None:
-            clauses.append(Problem.department_id == self.department_id)
-        if self.theme_id is not None:
-            clauses.append(Problem.activity_id.in_(select(Activity.id).where(Activity.theme_id == self.theme_id)))
-        if self.enterprise_id is not None:
-            clauses.append(Problem.enterprise_id == self.enterprise_id)
-        if self.activity_id is not None:
-            clauses.append(Problem.activity_id == self.activity_id)
-        if self.category is not None:
-            clauses.append(Problem.category == self.category)
-        if self.status is not None:
-            clauses.append(Problem.status == self.status)
-        if self.overdue_on is not None:
-            clauses.append(Problem.status.in_(OPEN_STATUSES))
-            clauses.append(Problem.deadline < self.overdue_on)
-        if self.q:
-            clauses.append(Problem.description.ilike(f"%{self.q}%"))
-        return clauses
+        return [clause(value) for value, clause in self._clauses() if value is not None]
+
+    def _clauses(self) -> list[tuple[object, Callable[[Any], Any]]]:
+        # (filter value, the clause it gives); a None value is no filter.
+        return [
+            (self.start, lambda day: Problem.raised_at >= local_day_bounds(day)[0]),
+            (self.end, lambda day: Problem.raised_at < local_day_bounds(day)[1]),
+            (self.alliance_id, lambda alliance_id: Problem.enterprise_id.in_(
+                select(AllianceMembership.enterprise_id).where(AllianceMembership.alliance_id == alliance_id)
+            )),
+            (self.department_id, lambda department_id: Problem.department_id == department_id),
+            (self.theme_id, lambda theme_id: Problem.activity_id.in_(select(Activity.id).where(Activity.theme_id == theme_id))),
+            (self.enterprise_id, lambda enterprise_id: Problem.enterprise_id == enterprise_id),
+            (self.activity_id, lambda activity_id: Problem.activity_id == activity_id),
+            (self.category, lambda category: Problem.category == category),
+            (self.status, lambda status: Problem.status == status),
+            (self.overdue_on, lambda day: and_(Problem.status.in_(OPEN_STATUSES), Problem.deadline < day)),
+            (self.q or None, lambda q: Problem.description.ilike(f"%{q}%")),
+        ]
 
 
 def visible_problems(user: User, filters: LedgerFilter | None = None):

@@ -1,173 +1,43 @@
-"""Rules of the problem ledger; every function flushes and never commits."""
+"""Recording problems, attendee feedback and outcomes; every function flushes and never commits.
+
+The steps a problem then goes through live in app/problems/transitions.py.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit.services import record
 from app.auth.models import Role, User
-from app.core.clock import display_zone
 from app.core.errors import ValidationFailed
-from app.core.workdays import add_working_days
-from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
+from app.events.models import Activity, ActivityStatus
 from app.extensions import db
-from app.orgs.models import InstructorAssignment, Organisation, OrgKind, Person
+from app.invitations.models import Answer, Invitation
+from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, OrgKind, Person
+from app.problems.deadlines import default_deadline, local_date
 from app.problems.models import (
-    ExtensionState,
-    FollowUp,
+    ActivityFeedback,
+    Outcome,
+    OutcomeKind,
     Problem,
     ProblemCategory,
     ProblemStatus,
     ProblemStep,
     Satisfaction,
 )
-from app.problems.queries import problem_visibility
-from app.problems.reminders import plan_problem
+from app.problems.transitions import (
+    add_step,
+    department_or_refuse,
+    give_satisfaction,
+    lock_problem,
+    required,
+)
 
 S = ProblemStatus
-
-# Working days a department has, per category (PROBLEM_DEADLINE_DAYS overrides, e.g. "tax=5").
-DEFAULT_DEADLINE_DAYS = {
-    ProblemCategory.tax: 5,
-    ProblemCategory.talent: 15,
-    ProblemCategory.financing: 10,
-    ProblemCategory.export: 5,
-    ProblemCategory.it_integration: 15,
-    ProblemCategory.land_permits: 20,
-    ProblemCategory.labour: 10,
-    ProblemCategory.dispute: 10,
-    ProblemCategory.other: 10,
-}
-
-# action → (statuses it starts from, status it leads to (None: unchanged))
-TRANSITIONS: dict[str, tuple[tuple[ProblemStatus, ...], ProblemStatus | None]] = {
-    "assign": ((S.accepted, S.returned), S.assigned),
-    "reassign": ((S.assigned, S.in_progress), S.assigned),
-    "start": ((S.assigned,), S.in_progress),
-    "resolve": ((S.assigned, S.in_progress), S.resolved),
-    "return": ((S.assigned, S.in_progress), S.returned),
-    "close": ((S.resolved,), S.closed),
-    "reopen": ((S.resolved, S.closed), S.in_progress),
-    "withdraw": ((S.accepted, S.assigned, S.in_progress, S.returned), S.withdrawn),
-    "request_extension": ((S.assigned, S.in_progress), None),
-    "decide_extension": ((S.assigned, S.in_progress), None),
-    "satisfaction": ((S.resolved,), None),
-    "follow_up": ((S.assigned, S.in_progress, S.resolved, S.closed), None),
-}
-
-
-def deadline_days(category: ProblemCategory) -> int:
-    """Working days allowed for a category, from the configuration or the defaults."""
-    days = dict(DEFAULT_DEADLINE_DAYS)
-    setting = current_app.config.get("PROBLEM_DEADLINE_DAYS", "") if has_app_context() else ""
-    for part in (setting or "").split(","):
-        key, _sep, value = part.partition("=")
-        if key.strip() in ProblemCategory.__members__ and value.strip().isdigit():
-            days[ProblemCategory(key.strip())] = int(value)
-    return days[category]
-
-
-def default_deadline(category: ProblemCategory, today: date) -> date:
-    """Today plus the category's working days on China's calendar."""
-    return add_working_days(today, deadline_days(category))
-
-
-def local_date(now: datetime) -> date:
-    """The display-zone day of an instant."""
-    return now.astimezone(display_zone()).date()
-
-
-# -- who may do what -------------------------------------------------------
-
-def can_see(user: User, problem: Problem) -> bool:
-    """True when the problem is in the account's view."""
-    clause = problem_visibility(user)
-    if clause is None:
-        return True
-    return db.session.scalar(select(Problem.id).where(Problem.id == problem.id, clause)) is not None
-
-
-def allowed(user: User, action: str, problem: Problem) -> bool:
-    """True when the account's role may take the action on this (visible) problem."""
-    if user.is_staff:
-        return True
-    own_department = user.role == Role.liaison and problem.department_id == user.organisation_id
-    own_enterprise = user.role == Role.contact and problem.enterprise_id == user.organisation_id
-    if action in ("start", "resolve", "return", "request_extension"):
-        return own_department
-    if action == "withdraw":
-        return own_enterprise or (user.role == Role.instructor and can_see(user, problem))
-    if action == "satisfaction":
-        return own_enterprise
-    if action == "follow_up":
-        return user.role == Role.instructor and can_see(user, problem)
-    return False
-
-
-def available_actions(user: User, problem: Problem) -> list[str]:
-    """The actions the account may take now, in the problem's current status."""
-    return [
-        action
-        for action, (sources, _target) in TRANSITIONS.items()
-        if problem.status in sources and allowed(user, action, problem)
-        and (action != "decide_extension" or problem.extension_state == ExtensionState.pending)
-        and (action != "reopen" or problem.satisfaction == Satisfaction.unsatisfied)
-        and (action != "close" or problem.satisfaction in (Satisfaction.satisfied, Satisfaction.basically))
-    ]
-
-
-# -- steps ------------------------------------------------------------------
-
-def _check_state(problem: Problem, action: str) -> ProblemStatus | None:
-    sources, target = TRANSITIONS[action]
-    if problem.status not in sources:
-        raise ValidationFailed(
-            _("This cannot be done while the problem is “%(status)s”.", status=problem.status_label)
-        )
-    return target
-
-
-def _required(text: str | None, field: str, message: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed(message, field)
-    return text
-
-
-def _step(problem: Problem, actor: Person | None, action: str, target: ProblemStatus | None, note: str | None, now: datetime, changes: dict | None = None) -> ProblemStep:
-    before = problem.status
-    if target is not None:
-        problem.status = target
-    problem.updated_at = now
-    step = ProblemStep(
-        problem=problem, at=now, actor=actor, action=action, from_status=before,
-        to_status=problem.status, note=note,
-    )
-    db.session.add(step)
-    db.session.flush()
-    record(problem, action, {"status": [before, problem.status], **(changes or {})}, note=(note or "")[:500] or None, now=now)
-    plan_problem(problem, now)
-    return step
-
-
-def _department(department_id: int | None) -> Organisation:
-    department = db.session.get(Organisation, department_id) if department_id else None
-    if department is None or department.kind != OrgKind.department or not department.active:
-        raise ValidationFailed(_("Choose the department that takes it."), "department")
-    return department
-
-
-def _future_deadline(deadline: date | None, category: ProblemCategory, today: date) -> date:
-    if deadline is None:
-        return default_deadline(category, today)
-    if deadline < today:
-        raise ValidationFailed(_("The deadline cannot be in the past."), "deadline")
-    return deadline
 
 
 def record_problem(
@@ -188,10 +58,10 @@ def record_problem(
     enterprise = db.session.get(Organisation, enterprise_id)
     if enterprise is None or enterprise.kind != OrgKind.enterprise:
         raise ValidationFailed(_("Choose the enterprise that raised it."), "enterprise")
-    description = _required(description, "description", _("Say what the enterprise raised."))
-    department = _department(department_id) if department_id else None
+    description = required(description, "description", _("Say what the enterprise raised."))
+    department = department_or_refuse(department_id) if department_id else None
     if resolved_on_site:
-        resolution = _required(resolution, "resolution", _("Say how it was solved on site."))
+        resolution = required(resolution, "resolution", _("Say how it was solved on site."))
     problem = Problem(
         enterprise=enterprise, category=category, description=description, activity=activity,
         department=department, raised_by=raised_by, recorded_by=recorder, raised_at=now,
@@ -205,184 +75,13 @@ def record_problem(
         problem.resolved_on_site = True
         problem.resolution = resolution
         problem.resolved_on = local_date(now)
-        _step(problem, recorder, "resolve_on_site", S.resolved, resolution, now)
+        add_step(problem, recorder, "resolve_on_site", S.resolved, resolution, now)
     elif department is not None:
         # The department took it on the spot: 交办 at once, with the category's deadline.
         problem.deadline = default_deadline(category, local_date(now))
-        _step(problem, recorder, "assign", S.assigned, department.name, now, {"department_id": [None, department.id]})
+        add_step(problem, recorder, "assign", S.assigned, department.name, now, {"department_id": [None, department.id]})
     db.session.flush()
     return problem
-
-
-def assign(problem: Problem, actor: Person | None, *, department_id: int | None, deadline: date | None, note: str | None, now: datetime) -> Problem:
-    """交办: hand the problem to a department with a deadline."""
-    target = _check_state(problem, "assign")
-    department = _department(department_id)
-    deadline = _future_deadline(deadline, problem.category, local_date(now))
-    problem.department = department
-    problem.deadline = deadline
-    problem.extension_state = problem.extension_until = problem.extension_reason = None
-    _step(problem, actor, "assign", target, note or department.name, now, {"department_id": [None, department.id], "deadline": [None, deadline]})
-    return problem
-
-
-def reassign(problem: Problem, actor: Person | None, *, department_id: int | None, deadline: date | None, reason: str | None, now: datetime) -> Problem:
-    """转办: move the problem to another department; a reason is required."""
-    target = _check_state(problem, "reassign")
-    reason = _required(reason, "reason", _("Give the reason."))
-    department = _department(department_id)
-    if department.id == problem.department_id:
-        raise ValidationFailed(_("Choose another department."), "department")
-    deadline = _future_deadline(deadline, problem.category, local_date(now))
-    old = problem.department_id
-    problem.department = department
-    problem.deadline = deadline
-    problem.extension_state = problem.extension_until = problem.extension_reason = None
-    _step(problem, actor, "reassign", target, reason, now, {"department_id": [old, department.id]})
-    return problem
-
-
-def start(problem: Problem, actor: Person | None, *, note: str | None, now: datetime) -> Problem:
-    """办理中: the department starts work."""
-    _step(problem, actor, "start", _check_state(problem, "start"), note, now)
-    return problem
-
-
-def resolve(
-    problem: Problem, actor: Person | None, *, resolution: str | None, now: datetime,
-    loan_amount_wan: Decimal | None = None, days_before: int | None = None, days_after: int | None = None,
-) -> Problem:
-    """办结: say how it was solved; money and time saved where they apply."""
-    target = _check_state(problem, "resolve")
-    resolution = _required(resolution, "resolution", _("Say how it was resolved."))
-    for value, field in ((loan_amount_wan, "loan_amount_wan"), (days_before, "days_before"), (days_after, "days_after")):
-        if value is not None and value < 0:
-            raise ValidationFailed(_("The number cannot be negative."), field)
-    problem.resolution = resolution
-    problem.resolved_on = local_date(now)
-    problem.loan_amount_wan = loan_amount_wan
-    problem.days_before = days_before
-    problem.days_after = days_after
-    problem.satisfaction = None
-    _step(problem, actor, "resolve", target, resolution, now)
-    return problem
-
-
-def return_problem(problem: Problem, actor: Person | None, *, reason: str | None, now: datetime) -> Problem:
-    """退回: not this department's remit; back to the organisers with a reason."""
-    target = _check_state(problem, "return")
-    reason = _required(reason, "reason", _("Give the reason."))
-    _step(problem, actor, "return", target, reason, now)
-    return problem
-
-
-def close(problem: Problem, actor: Person | None, *, note: str | None, now: datetime) -> Problem:
-    """销号: close out after the enterprise said it is (basically) satisfied."""
-    target = _check_state(problem, "close")
-    if problem.satisfaction not in (Satisfaction.satisfied, Satisfaction.basically):
-        raise ValidationFailed(_("A problem is closed out only after the enterprise said it is satisfied."))
-    problem.closed_at = now
-    _step(problem, actor, "close", target, note, now)
-    return problem
-
-
-def reopen(problem: Problem, actor: Person | None, *, reason: str | None, now: datetime) -> Problem:
-    """重办: the enterprise is not satisfied; the department works on it again with a new deadline."""
-    target = _check_state(problem, "reopen")
-    if problem.satisfaction != Satisfaction.unsatisfied:
-        raise ValidationFailed(_("A problem is reopened only when the enterprise is not satisfied."))
-    reason = _required(reason, "reason", _("Give the reason."))
-    problem.resolved_on = None
-    problem.closed_at = None
-    problem.deadline = default_deadline(problem.category, local_date(now))
-    _step(problem, actor, "reopen", target, reason, now)
-    return problem
-
-
-def withdraw(problem: Problem, actor: Person | None, *, reason: str | None, now: datetime) -> Problem:
-    """撤回: the enterprise no longer needs it, or it was entered by mistake."""
-    target = _check_state(problem, "withdraw")
-    reason = _required(reason, "reason", _("Give the reason."))
-    _step(problem, actor, "withdraw", target, reason, now)
-    return problem
-
-
-def request_extension(problem: Problem, actor: Person | None, *, until: date | None, reason: str | None, now: datetime) -> Problem:
-    """Ask for more time, before the deadline passes."""
-    _check_state(problem, "request_extension")
-    reason = _required(reason, "reason", _("Give the reason."))
-    today = local_date(now)
-    if problem.deadline is None or problem.deadline < today:
-        raise ValidationFailed(_("An extension must be requested before the deadline."))
-    if problem.extension_state == ExtensionState.pending:
-        raise ValidationFailed(_("An extension is already waiting for a decision."))
-    if until is None or until <= problem.deadline:
-        raise ValidationFailed(_("The new deadline must be after the current one."), "until")
-    problem.extension_state = ExtensionState.pending
-    problem.extension_until = until
-    problem.extension_reason = reason
-    _step(problem, actor, "request_extension", None, f"{until.isoformat()} {reason}", now)
-    return problem
-
-
-def decide_extension(problem: Problem, actor: Person | None, *, approve: bool, note: str | None, now: datetime) -> Problem:
-    """Approve (the deadline moves) or refuse a pending extension."""
-    _check_state(problem, "decide_extension")
-    if problem.extension_state != ExtensionState.pending or problem.extension_until is None:
-        raise ValidationFailed(_("No extension is waiting for a decision."))
-    changes = {}
-    if approve:
-        changes["deadline"] = [problem.deadline, problem.extension_until]
-        problem.deadline = problem.extension_until
-        problem.extension_state = ExtensionState.approved
-    else:
-        problem.extension_state = ExtensionState.refused
-    _step(problem, actor, "approve_extension" if approve else "refuse_extension", None, note, now, changes)
-    return problem
-
-
-def give_satisfaction(problem: Problem, actor: Person | None, *, satisfaction: Satisfaction | None, comment: str | None, now: datetime) -> Problem:
-    """The enterprise says whether it is satisfied with how it was resolved."""
-    _check_state(problem, "satisfaction")
-    if satisfaction is None:
-        raise ValidationFailed(_("Choose how satisfied the enterprise is."), "satisfaction")
-    problem.satisfaction = satisfaction
-    problem.feedback = (comment or "").strip() or None
-    _step(problem, actor, "satisfaction", None, problem.feedback, now, {"satisfaction": [None, satisfaction]})
-    return problem
-
-
-def schedule_follow_up(problem: Problem, actor: Person | None, *, host_id: int, starts_at: datetime, ends_at: datetime, now: datetime) -> FollowUp:
-    """回访: plan a follow-up visit at the enterprise, linked to the problem."""
-    _check_state(problem, "follow_up")
-    if starts_at < now:
-        raise ValidationFailed(_("The visit cannot be in the past."), "starts_at")
-    if ends_at <= starts_at:
-        raise ValidationFailed(_("The end must be after the start."), "ends_at")
-    label = problem.enterprise.short_name or problem.enterprise.name
-    activity = Activity(
-        kind=ActivityKind.visit, visit_kind=VisitKind.follow_up, title=_("Follow-up visit: %(name)s", name=label),
-        host_id=host_id, site=problem.enterprise, starts_at=starts_at, ends_at=ends_at,
-        status=ActivityStatus.published, organiser=actor, agenda=problem.description[:500],
-        created_at=now, updated_at=now,
-    )
-    db.session.add(activity)
-    follow_up = FollowUp(problem=problem, activity=activity)
-    db.session.add(follow_up)
-    db.session.flush()
-    _step(problem, actor, "schedule_follow_up", None, activity.title, now)
-    return follow_up
-
-
-def record_follow_up(follow_up: FollowUp, actor: Person | None, *, outcome: str | None, now: datetime) -> FollowUp:
-    """Say what the follow-up visit found; the visit is then completed."""
-    outcome = _required(outcome, "outcome", _("Say what the visit found."))
-    follow_up.outcome = outcome
-    follow_up.recorded_at = now
-    if follow_up.activity.status == ActivityStatus.published:
-        follow_up.activity.status = ActivityStatus.completed
-    _step(follow_up.problem, actor, "follow_up_outcome", None, outcome, now)
-    return follow_up
 
 
 def enterprises_for_activity(activity: Activity | None, user: User) -> list[Organisation]:
@@ -391,8 +90,6 @@ def enterprises_for_activity(activity: Activity | None, user: User) -> list[Orga
     Order: the activity's invitees, the visit's
     site, co-hosts, the alliance's members, then every other enterprise the account may record for.
     """
-    from app.orgs.models import AllianceMembership
-
     first: list[int] = []
     if activity is not None:
         first.extend(invited_enterprise_ids(activity))
@@ -419,8 +116,6 @@ def enterprises_for_activity(activity: Activity | None, user: User) -> list[Orga
 
 def invited_enterprise_ids(activity: Activity) -> list[int]:
     """The organisations invited to (or checked in as walk-ins at) the activity, first invited first."""
-    from app.invitations.models import Invitation
-
     return list(
         db.session.scalars(
             select(Invitation.organisation_id)
@@ -431,6 +126,36 @@ def invited_enterprise_ids(activity: Activity) -> list[int]:
 
 
 # -- attendee outcomes --------------------------------------------------------
+
+def feedback_open(activity: Activity, now: datetime) -> bool:
+    """Feedback opens once the activity is completed or over."""
+    return activity.status == ActivityStatus.completed or activity.ends_at <= now
+
+
+def may_give_feedback(invitation: Invitation) -> bool:
+    """An enterprise's invitee who accepted or was checked in may rate the activity by its answer link."""
+    return invitation.organisation.kind == OrgKind.enterprise and (
+        invitation.answer == Answer.accepted or invitation.checked_in_at is not None
+    )
+
+
+def awaiting_confirmation(enterprise: Organisation, activity: Activity) -> list[Problem]:
+    """The enterprise's resolved problems it has not yet said it is satisfied with, this activity's first."""
+    return list(
+        db.session.scalars(
+            select(Problem)
+            .where(Problem.enterprise_id == enterprise.id, Problem.status == ProblemStatus.resolved, Problem.satisfaction.is_(None))
+            .order_by((Problem.activity_id == activity.id).desc(), Problem.id)
+        )
+    )
+
+
+def feedback_of(activity: Activity, enterprise: Organisation) -> ActivityFeedback | None:
+    """The enterprise's feedback on the activity, if it gave one."""
+    return db.session.scalar(
+        select(ActivityFeedback).where(ActivityFeedback.activity_id == activity.id, ActivityFeedback.enterprise_id == enterprise.id)
+    )
+
 
 def record_attendee_feedback(
     activity: Activity,
@@ -448,9 +173,7 @@ def record_attendee_feedback(
     The invitation's answer link and the contact's own page both call this.
     `new_problem` is None or {"category": ProblemCategory, "description": str}.
     """
-    from app.problems.models import ActivityFeedback
-
-    if activity.status != ActivityStatus.completed and activity.ends_at > now:
+    if not feedback_open(activity, now):
         raise ValidationFailed(_("Feedback opens once the activity has taken place."))
     if rating is None or not 1 <= rating <= 5:
         raise ValidationFailed(_("Rate the activity from 1 to 5."), "rating")
@@ -461,9 +184,7 @@ def record_attendee_feedback(
     )
     if len(problems) != len(set(resolved_problem_ids or [])):
         raise ValidationFailed(_("Not a valid choice."), "resolved")
-    feedback = db.session.scalar(
-        select(ActivityFeedback).where(ActivityFeedback.activity_id == activity.id, ActivityFeedback.enterprise_id == enterprise.id)
-    )
+    feedback = feedback_of(activity, enterprise)
     if feedback is None:
         feedback = ActivityFeedback(activity_id=activity.id, enterprise=enterprise, created_at=now)
         db.session.add(feedback)
@@ -474,6 +195,8 @@ def record_attendee_feedback(
     db.session.flush()
     record(feedback, "feedback", {"rating": [None, rating]}, now=now)
     for problem in problems:
+        # Locked first: a problem someone else confirmed or reopened meanwhile is left as it is.
+        lock_problem(problem)
         if problem.status == ProblemStatus.resolved and problem.satisfaction is None:
             give_satisfaction(problem, person, satisfaction=Satisfaction.satisfied, comment=_("Confirmed after the activity."), now=now)
     raised = None
@@ -491,8 +214,6 @@ def record_outcome(
     department_id: int | None = None,
 ):
     """Record loans reported by banks (amount and enterprises reached) or disputes mediated (cases)."""
-    from app.problems.models import Outcome, OutcomeKind
-
     if recorded_on > local_date(now):
         raise ValidationFailed(_("The date cannot be in the future."), "recorded_on")
     if kind == OutcomeKind.loan and (not amount_wan or not enterprise_count):
@@ -500,7 +221,7 @@ def record_outcome(
     if kind == OutcomeKind.mediation and not cases:
         raise ValidationFailed(_("Give the number of cases mediated."), "cases")
     outcome = Outcome(
-        kind=kind, recorded_on=recorded_on, note=_required(note, "note", _("Say where the figure comes from.")),
+        kind=kind, recorded_on=recorded_on, note=required(note, "note", _("Say where the figure comes from.")),
         amount_wan=amount_wan if kind == OutcomeKind.loan else None,
         enterprise_count=enterprise_count or 0 if kind == OutcomeKind.loan else 0,
         cases=cases or 0 if kind == OutcomeKind.mediation else 0,

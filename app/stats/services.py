@@ -12,6 +12,7 @@ from sqlalchemy import case, distinct, exists, func, or_, select
 from app.core.clock import local_day_bounds
 from app.events.models import Activity, ActivityStatus, activity_cohost
 from app.extensions import db
+from app.invitations.models import Answer, Invitation
 from app.orgs.models import AllianceMembership, Organisation
 from app.problems.models import (
     OPEN_STATUSES,
@@ -184,8 +185,6 @@ def attendance_from_check_in(activity_ids) -> tuple[int, int]:
     the invitations' check-in: per activity the same as app.invitations.services.attendance_summary's
     `expected` and `expected - absent` (walk-ins and extra people do not raise the rate above
     100 %). Activities without invitations fall back to the numbers in their record."""
-    from app.invitations.models import Answer, Invitation
-
     expected_seat = (
         Invitation.is_walk_in.is_(False) & (Invitation.answer == Answer.accepted) & Invitation.waitlisted_at.is_(None)
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,10 +13,11 @@ from app.auth.models import Role
 from app.core.clock import local_today, utcnow
 from app.events.models import MonthlyTheme
 from app.extensions import db
+from app.problems.exports import xlsx_stream
+from app.problems.filters import filter_choices, read_filters
 from app.problems.models import CATEGORY_LABELS
 from app.problems.queries import problem_visibility
-from app.problems.views import filter_choices, read_filters
-from app.stats import charts, exports, services
+from app.stats import charts, services
 
 bp = Blueprint("stats", __name__)
 
@@ -27,8 +30,6 @@ def _scope():
 def _filters():
     filters = read_filters(current_user)
     if filters.start is None and filters.end is None and not request.args.get("all"):
-        from datetime import date
-
         year = request.args.get("year", type=int) or local_today().year
         if 2000 <= year <= 2100:
             filters.start, filters.end = date(year, 1, 1), date(year, 12, 31)
@@ -103,7 +104,7 @@ def dashboard_export():
         (_("By category"), [_("Category"), _("Collected"), _("Resolved")], iter([[str(CATEGORY_LABELS[c]), n, r] for c, n, r in services.by_category(filters, scope)])),
     ]
     response = Response(
-        exports.xlsx_stream(sheets),
+        xlsx_stream(sheets),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response.headers["Content-Disposition"] = f"attachment; filename=dashboard-{today:%Y%m%d}.xlsx"
