@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -20,10 +21,12 @@ class HashCounter:
 
     def __init__(self, monkeypatch) -> None:
         self.calls = 0
+        self._lock = threading.Lock()
         real = services.check_password_hash
 
         def counted(stored: str, password: str) -> bool:
-            self.calls += 1
+            with self._lock:
+                self.calls += 1
             return real(stored, password)
 
         monkeypatch.setattr(services, "check_password_hash", counted)
@@ -93,6 +96,29 @@ def test_eleventh_wrong_password_is_refused_without_checking_the_hash(throttled_
     assert other_address.status_code == 429
     assert hashes.calls == 10
     assert client.get("/").status_code == 302
+
+
+def test_parallel_guessing_computes_no_more_hashes_than_the_limit(throttled_app, hashes):
+    """Guesses racing each other: the count is taken before hashing, so only 10 hashes ever run."""
+    user = factories.user("organiser")
+    db.session.commit()
+    email = user.email
+    guesses = 16
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        client = throttled_app.test_client()
+        barrier.wait()
+        statuses.append(attempt(client, email, f"wrong {n}", address=f"10.1.0.{n}").status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 10 + [429] * 6
+    assert hashes.calls == 10
 
 
 def test_a_successful_log_in_clears_the_account_count(throttled_app, hashes):
