@@ -32,7 +32,7 @@ class Watchdog:
     """Shuts down the socket of a connection busy past its deadline, from a background thread."""
 
     def __init__(self, poll_seconds: float = 0.1) -> None:
-        self._armed: dict[int, tuple[float, int, int]] = {}
+        self._armed: dict[int, tuple[float, Any, int, int]] = {}
         self._lock = threading.Lock()
         self._poll_seconds = poll_seconds
         self._thread: threading.Thread | None = None
@@ -44,7 +44,7 @@ class Watchdog:
         except Exception:  # noqa: BLE001 - a closed connection has no socket to watch
             return
         with self._lock:
-            self._armed[id(dbapi_connection)] = (time.monotonic() + seconds, fd, threading.get_ident())
+            self._armed[id(dbapi_connection)] = (time.monotonic() + seconds, dbapi_connection, fd, threading.get_ident())
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
                 self._thread.start()
@@ -58,7 +58,7 @@ class Watchdog:
         """Every operation of this thread ended (a session committed or rolled back)."""
         me = threading.get_ident()
         with self._lock:
-            for key in [key for key, (_d, _fd, owner) in self._armed.items() if owner == me]:
+            for key in [key for key, (_d, _c, _fd, owner) in self._armed.items() if owner == me]:
                 del self._armed[key]
 
     def _run(self) -> None:
@@ -66,14 +66,20 @@ class Watchdog:
             time.sleep(self._poll_seconds)
             now = time.monotonic()
             with self._lock:
-                expired = [(key, fd) for key, (deadline, fd, _o) in self._armed.items() if deadline <= now]
-                for key, _fd in expired:
+                expired = [(key, conn, fd) for key, (deadline, conn, fd, _o) in self._armed.items() if deadline <= now]
+                for key, _conn, _fd in expired:
                     del self._armed[key]
-            for _key, fd in expired:
-                _cut(fd)
+            for _key, conn, fd in expired:
+                _cut(conn, fd)
 
 
-def _cut(fd: int) -> None:
+def _cut(dbapi_connection: Any, fd: int) -> None:
+    # Only the socket the connection still owns: a closed connection's number may be reused.
+    try:
+        if dbapi_connection.closed or dbapi_connection.fileno() != fd:
+            return
+    except Exception:  # noqa: BLE001 - closed in the meantime
+        return
     # fromfd duplicates the descriptor: shutting the duplicate down ends the connection for
     # libpq (its read returns at once) while closing only the duplicate, never libpq's own fd.
     try:
@@ -96,11 +102,14 @@ def install_deadlines(engine: Engine, statement_seconds: float, ping_seconds: fl
         WATCHDOG.disarm(conn.connection.dbapi_connection)
 
     def before_commit_or_rollback(conn, *_args):
-        WATCHDOG.arm(conn.connection.dbapi_connection, statement_seconds)
+        # An invalidated connection has no socket left to watch (and asking for it would reconnect).
+        if not conn.invalidated:
+            WATCHDOG.arm(conn.connection.dbapi_connection, statement_seconds)
 
     def on_error(context):
-        if context.connection is not None and context.connection.connection.dbapi_connection is not None:
-            WATCHDOG.disarm(context.connection.connection.dbapi_connection)
+        connection = context.connection
+        if connection is not None and not connection.invalidated and connection.connection.dbapi_connection is not None:
+            WATCHDOG.disarm(connection.connection.dbapi_connection)
 
     def ping_on_checkout(dbapi_connection, _record, _proxy):
         # pool_pre_ping, but with a deadline: SQLAlchemy's own ping would wait forever on a hung server.
@@ -117,7 +126,7 @@ def install_deadlines(engine: Engine, statement_seconds: float, ping_seconds: fl
     def on_reset(dbapi_connection, _record, _reset_state):
         WATCHDOG.arm(dbapi_connection, ping_seconds)
 
-    def on_checkin(dbapi_connection, _record):
+    def on_checkin_or_close(dbapi_connection, _record, *_args):
         if dbapi_connection is not None:
             WATCHDOG.disarm(dbapi_connection)
 
@@ -128,7 +137,8 @@ def install_deadlines(engine: Engine, statement_seconds: float, ping_seconds: fl
     event.listen(engine, "handle_error", on_error)
     event.listen(engine.pool, "checkout", ping_on_checkout)
     event.listen(engine.pool, "reset", on_reset)
-    event.listen(engine.pool, "checkin", on_checkin)
+    for name in ("checkin", "close", "invalidate", "soft_invalidate"):
+        event.listen(engine.pool, name, on_checkin_or_close)
 
 
 def _session_done(_session, *_args) -> None:
