@@ -71,7 +71,7 @@ def logout():
     """Log out, ending every session of the account, and go back to the log-in page."""
     if current_user.is_authenticated:
         # A copy of the session cookie kept elsewhere must not outlive the log-out.
-        end_sessions(current_user)
+        end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -146,10 +146,11 @@ def account_edit(user_id: int):
         if form.password.data:
             user.set_password(form.password.data)
             changes["password"] = ["***", "***"]
-        if (form.password.data or "active" in changes) and user.id == current_user.id:
-            _end_other_sessions()
-        elif form.password.data or "active" in changes:
-            end_sessions(user)
+        if form.password.data or "active" in changes:
+            if user.id == current_user.id:
+                _end_other_sessions()
+            else:
+                end_sessions(user)
         if changes:
             record(user, "update", changes)
         db.session.commit()
@@ -190,7 +191,7 @@ def _end_other_sessions() -> None:
 @any_role
 def end_all_sessions():
     """Log out everywhere: every browser and remember-me cookie of this account, this one included."""
-    end_sessions(current_user)
+    end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are logged out on every device."), "info")
     return redirect(url_for("auth.login"))
