@@ -24,6 +24,8 @@ def create_app(config: Config | None = None) -> Flask:
     for step in (
         register_extensions,
         register_models,
+        register_features,
+        check_notices,
         register_blueprints,
         register_security,
         register_unit_of_work,
@@ -65,18 +67,47 @@ def register_models(app: Flask) -> None:
     from app import models  # noqa: F401
 
 
+def register_features(app: Flask) -> None:
+    """Wire the features together: signal receivers, notice builders and checks, conflict sources.
+
+    The one place where features are connected; nothing registers itself at import time.
+    """
+    from app.invitations.wiring import register as register_invitations
+    from app.mail.notices import init_notices
+    from app.problems.reminders import register as register_problem_reminders
+    from app.reminders.hooks import register as register_reminders
+
+    init_notices(app)
+    register_invitations(app)
+    register_reminders(app)
+    register_problem_reminders(app)
+
+
+def check_notices(app: Flask) -> None:
+    """Refuse to start while a reminder kind or an outbox kind has nothing to build its mail."""
+    from app.invitations.emails import OUTBOX_KINDS as INVITATION_OUTBOX_KINDS
+    from app.mail.notices import notices_of
+    from app.reminders.models import OUTBOX_KIND as REMINDER_OUTBOX_KIND
+    from app.reminders.models import ReminderKind
+
+    notices_of(app).check_complete(
+        [kind.value for kind in ReminderKind], [*INVITATION_OUTBOX_KINDS, REMINDER_OUTBOX_KIND]
+    )
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.events.views import bp as events_bp
     from app.feeds.views import bp as calendar_bp
-    from app.invitations.views import bp as invitations_bp
+    from app.invitations.routes import bp as invitations_bp
+    from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
-    from app.reminders.views import bp as reminders_bp
     from app.stats.views import bp as stats_bp
+    from app.workcal.views import bp as workcal_bp
 
     for blueprint in (
         main_bp,
@@ -85,10 +116,11 @@ def register_blueprints(app: Flask) -> None:
         events_bp,
         audit_bp,
         invitations_bp,
-        reminders_bp,
+        mail_bp,
         calendar_bp,
         problems_bp,
         stats_bp,
+        workcal_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -117,8 +149,10 @@ def register_unit_of_work(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals for templates: dates in Chinese conventions, labels, navigation."""
     from app.core.templating import init_templating
+    from app.events.templating import init_templating as init_activity_templating
 
     init_templating(app)
+    init_activity_templating(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
     "ActivityFeedback",
@@ -29,9 +30,11 @@ __all__ = [
     "Activity",
     "ActivitySeries",
     "AllianceMembership",
+    "ArrangedDay",
     "AuditEntry",
     "FeedState",
     "FeedToken",
+    "HolidayArrangement",
     "InstructorAssignment",
     "Invitation",
     "InvitationToken",

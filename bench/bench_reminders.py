@@ -29,7 +29,7 @@ from app import create_app  # noqa: E402
 from app.config import TestConfig, normalise_database_url  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.mail.models import OutboxMessage  # noqa: E402
-from app.reminders import services  # noqa: E402
+from app.reminders import sweep  # noqa: E402
 from app.reminders.models import Reminder, ReminderStatus  # noqa: E402
 
 N = int(os.environ.get("BENCH_REMINDERS", "10000"))
@@ -98,7 +98,7 @@ def bare_claim() -> float:
     started = time.perf_counter()
     ids = db.session.execute(
         sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-        .values(status=ReminderStatus.claimed, lease_until=NOW + services.LEASE, claim_token=uuid.uuid4().hex)
+        .values(status=ReminderStatus.claimed, lease_until=NOW + sweep.LEASE, claim_token=uuid.uuid4().hex)
         .returning(Reminder.id)
     ).all()
     db.session.commit()
@@ -109,7 +109,7 @@ def bare_claim() -> float:
 
 def full_sweep() -> float:
     started = time.perf_counter()
-    report = services.sweep(NOW, batch=N)
+    report = sweep.sweep(NOW, batch=N)
     elapsed = time.perf_counter() - started
     assert (report.claimed, report.queued) == (N, N), report
     return elapsed

@@ -19,18 +19,17 @@ from app.core.clock import utcnow
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
 from app.extensions import db
 from app.feeds import services, views
+from app.feeds.cache import feed_body, feed_cache
 from app.feeds.content import (
     PUBLIC,
     FeedScope,
-    feed_body,
-    feed_cache,
     feed_state_maintained,
     feed_version,
     render_feed,
     scope_for,
 )
-from app.feeds.ical import build_calendar, build_vevent
 from app.feeds.models import FeedKind, FeedState, FeedToken
+from app.ical.builder import build_calendar, build_vevent
 from app.invitations.models import Answer, Invitation
 from app.orgs.models import OrgKind
 from tests import factories

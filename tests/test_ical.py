@@ -9,7 +9,7 @@ import icalendar
 import vobject
 
 from app.events.models import ActivityStatus
-from app.feeds.ical import build_calendar, build_vevent
+from app.ical.builder import build_calendar, build_vevent
 from tests import factories
 
 STAMP = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.notices import notices_of
 from app.mail.services import enqueue, retry_now
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_a_dispatcher_that_died_mid_send_is_taken_over_after_the_lease(app, smtp
 def test_suppressor_withdraws_at_send_time(app, smtp_server, monkeypatch):
     enqueue(message(), kind="reminder", now=NOW)
     db.session.commit()
-    monkeypatch.setattr(dispatch, "send_time_suppressors", [lambda row: row.kind == "reminder"])
+    monkeypatch.setattr(notices_of(app), "send_time_checks", [lambda row: row.kind == "reminder"])
     report = dispatch.deliver_due(NOW)
     assert report.withdrawn == 1 and smtp_server.messages == []
 
@@ -119,3 +120,32 @@ def test_outbox_send_command(app, runner, smtp_server):
     assert result.exit_code == 0
     assert "sent 1" in result.output
     assert len(smtp_server.messages) == 1
+
+
+# -- the outbox page (app/mail/views.py) ------------------------------------------
+
+def test_outbox_page_is_for_organisers_and_retry_needs_csrf(app, client, login_as):
+    row = OutboxMessage(
+        kind="invitation", recipient="a@example.com", subject="邀请", raw=b"x", message_id="<m1@t>",
+        status=OutboxStatus.failed, attempts=8, next_attempt_at=NOW, last_error="550 mailbox unavailable",
+        created_at=NOW,
+    )
+    db.session.add(row)
+    db.session.commit()
+    assert client.get("/outbox").status_code == 302  # log in first
+    login_as("contact")
+    assert client.get("/outbox").status_code == 403
+    assert client.post(f"/outbox/{row.id}/retry").status_code == 403
+    client.post("/logout")
+    login_as("organiser")
+    assert client.get("/outbox?status=nonsense").status_code == 404
+    page = client.get("/outbox").get_data(as_text=True)
+    assert "550 mailbox unavailable" in page and "立即重发" in page
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert client.post(f"/outbox/{row.id}/retry").status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.failed
+    client.post(f"/outbox/{row.id}/retry")
+    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.queued

@@ -10,12 +10,12 @@ from app.auth.models import Role
 from app.core.clock import utcnow
 from app.extensions import db
 from app.feeds import services as calendar_services
-from app.feeds.content import feed_cache
+from app.feeds.cache import feed_cache
 from app.mail import dispatch
 from app.orgs.models import OrgKind
 from app.problems import follow_ups, transitions
 from app.problems.models import Satisfaction
-from app.reminders import services as reminders
+from app.reminders import sweep as reminder_sweep
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
 from tests import factories
 
@@ -46,7 +46,7 @@ class Ledger:
 
 
 def sweep(moment: datetime):
-    reminders.sweep(moment)
+    reminder_sweep.sweep(moment)
     return dispatch.deliver_due(moment)
 
 
@@ -221,7 +221,7 @@ def test_a_rescheduled_or_cancelled_follow_up_visit_moves_or_drops_its_reminder(
     activity_cancelled.send(visit, now=NOW + timedelta(hours=2), reason="企业停产")
     db.session.commit()
     assert [k for k, _e, _d in pending() if k == ReminderKind.follow_up_due] == []
-    reminders.sweep(later)
+    reminder_sweep.sweep(later)
     dispatch.deliver_due(later)
     assert ledger.instructor.person.email not in recipients(smtp_server)
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.auth.models import User
-from app.auth.views import safe_next
+from app.core.redirects import safe_next
 from app.extensions import db
 from tests import factories
 

@@ -9,6 +9,7 @@ import pytest
 import vobject
 from sqlalchemy import func, select
 
+from app.core.offsets import check_offsets
 from app.events.models import ActivityStatus
 from app.events.signals import activity_cancelled, activity_updated
 from app.extensions import db
@@ -16,7 +17,7 @@ from app.invitations.models import Answer
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.orgs.models import OrgKind
-from app.reminders import services
+from app.reminders import planning, sweep
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
 from tests import factories
 
@@ -39,13 +40,13 @@ def accepted(title: str = "减税降费政策沙龙", start: datetime = START, n
         title=title, venue=factories.venue(name="党群服务中心"), starts_at=start, **activity_fields
     )
     invitation = factories.answered_invitation(activity, answer="accepted")
-    services.on_answer_changed(invitation, now)
+    planning.on_answer_changed(invitation, now)
     db.session.commit()
     return activity, invitation
 
 
 def sweep_and_send(moment: datetime):
-    swept = services.sweep(moment)
+    swept = sweep.sweep(moment)
     delivered = dispatch.deliver_due(moment)
     return swept, delivered
 
@@ -60,7 +61,7 @@ def test_accepted_invitee_is_reminded_a_day_and_two_hours_before(app):
         (ReminderKind.activity_upcoming, TWO_HOURS_BEFORE, ReminderStatus.pending),
     ]
     assert rows[0].email == invitation.person.email and rows[0].due_at.tzinfo is not None
-    services.on_answer_changed(invitation, NOW)  # planning again adds nothing
+    planning.on_answer_changed(invitation, NOW)  # planning again adds nothing
     db.session.commit()
     assert count(Reminder) == 2
 
@@ -79,30 +80,30 @@ def test_offsets_per_organisation_and_per_activity(app):
 
 
 def test_offsets_are_checked_with_a_translated_message(app):
-    assert services.check_offsets(" 120，1440 ") == "1440,120"
+    assert check_offsets(" 120，1440 ") == "1440,120"
     from app.core.errors import ValidationFailed
 
     with app.test_request_context(), pytest.raises(ValidationFailed) as failure:
-        services.check_offsets("tomorrow")
+        check_offsets("tomorrow")
     assert "1d, 2h, 30m" in str(failure.value.message)
 
 
 def test_non_responder_is_nudged_before_the_answer_deadline(app):
     activity = factories.activity(starts_at=START)
     silent = factories.answered_invitation(activity, answer="pending")
-    services.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     # No deadline: two days before the start; the nudge goes a day before that.
     assert [(r.kind, r.due_at) for r in reminders()] == [
         (ReminderKind.answer_nudge, START - timedelta(days=3))
     ]
     activity.answer_deadline = START - timedelta(days=4)
-    services.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     assert [r.due_at for r in reminders(Reminder.status == ReminderStatus.pending)] == [
         START - timedelta(days=5)
     ]
     # Answering replaces the nudge by the reminders before the activity.
     silent.answer = Answer.accepted
-    services.on_answer_changed(silent, NOW)
+    planning.on_answer_changed(silent, NOW)
     db.session.commit()
     assert [r.kind for r in reminders(Reminder.status == ReminderStatus.pending)] == [
         ReminderKind.activity_upcoming,
@@ -115,8 +116,8 @@ def test_drafts_and_people_without_email_get_nothing(app):
     factories.answered_invitation(draft)
     published = factories.activity(starts_at=START)
     factories.answered_invitation(published, person=factories.person(email=""))
-    services.plan_for_activity(draft, NOW)
-    services.plan_for_activity(published, NOW)
+    planning.plan_for_activity(draft, NOW)
+    planning.plan_for_activity(published, NOW)
     assert count(Reminder) == 0
 
 
@@ -178,7 +179,7 @@ def test_a_double_sweep_sends_nothing_twice(app, smtp_server):
     accepted()
     for _ in range(2):
         sweep_and_send(DAY_BEFORE)
-    assert services.sweep(DAY_BEFORE + timedelta(minutes=1)).claimed == 0
+    assert sweep.sweep(DAY_BEFORE + timedelta(minutes=1)).claimed == 0
     sweep_and_send(START - timedelta(minutes=1))
     sweep_and_send(START - timedelta(minutes=1))
     assert count(OutboxMessage) == 2
@@ -189,7 +190,7 @@ def test_a_double_sweep_sends_nothing_twice(app, smtp_server):
 def test_a_scheduler_down_for_an_hour_sends_what_fell_due_once(app, smtp_server):
     activity = factories.activity(starts_at=START, reminder_offsets="120,90,60")
     factories.answered_invitation(activity)
-    services.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     db.session.commit()
     # Nothing ran between two hours and one hour before the start.
     swept, delivered = sweep_and_send(START - timedelta(minutes=59))
@@ -227,7 +228,7 @@ def test_reschedule_recomputes_pending_reminders(app, smtp_server):
 
 def test_reschedule_after_queuing_withdraws_the_queued_mail(app, smtp_server):
     activity, _invitation = accepted()
-    services.sweep(DAY_BEFORE)  # queued, not delivered yet
+    sweep.sweep(DAY_BEFORE)  # queued, not delivered yet
     later = START + timedelta(days=2)
     activity.starts_at, activity.ends_at = later, later + timedelta(hours=2)
     activity_updated.send(activity, now=DAY_BEFORE, changes={"starts_at": [START, later]})
@@ -249,7 +250,7 @@ def test_cancelling_suppresses_reminders(app, smtp_server):
 
 def test_a_reminder_for_a_cancelled_activity_is_never_sent_even_when_already_queued(app, smtp_server):
     activity, _invitation = accepted()
-    assert services.sweep(DAY_BEFORE).queued == 1
+    assert sweep.sweep(DAY_BEFORE).queued == 1
     # Cancelled behind the signals' back: the send-time check still stops it.
     activity.status = ActivityStatus.cancelled
     db.session.commit()
@@ -259,16 +260,16 @@ def test_a_reminder_for_a_cancelled_activity_is_never_sent_even_when_already_que
     first = reminders()[0]
     assert first.status == ReminderStatus.suppressed
     # And the sweep checks too: the next one is suppressed, not queued.
-    swept = services.sweep(TWO_HOURS_BEFORE)
+    swept = sweep.sweep(TWO_HOURS_BEFORE)
     assert (swept.claimed, swept.suppressed, swept.queued) == (1, 1, 0)
 
 
 def test_declining_stops_the_reminders_for_that_contact(app, smtp_server):
     activity, invitation = accepted()
     other = factories.answered_invitation(activity)
-    services.on_answer_changed(other, NOW)
+    planning.on_answer_changed(other, NOW)
     invitation.answer = Answer.declined
-    services.on_answer_changed(invitation, NOW)
+    planning.on_answer_changed(invitation, NOW)
     db.session.commit()
     assert {r.status for r in reminders(Reminder.subject_id == invitation.id)} == {ReminderStatus.suppressed}
     sweep_and_send(DAY_BEFORE)
@@ -277,7 +278,7 @@ def test_declining_stops_the_reminders_for_that_contact(app, smtp_server):
 
 def test_a_decline_recorded_without_replanning_is_caught_at_send_time(app, smtp_server):
     _activity, invitation = accepted()
-    services.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
     invitation.answer = Answer.declined
     db.session.commit()
     assert dispatch.deliver_due(DAY_BEFORE).withdrawn == 1
@@ -286,13 +287,13 @@ def test_a_decline_recorded_without_replanning_is_caught_at_send_time(app, smtp_
 
 def test_a_sweep_that_crashed_after_claiming_is_taken_over_after_the_lease(app, smtp_server):
     accepted()
-    assert services.claim(DAY_BEFORE, 100) is not None  # claimed and committed, then the process "dies"
+    assert sweep.claim(DAY_BEFORE, 100) is not None  # claimed and committed, then the process "dies"
     assert reminders()[0].status == ReminderStatus.claimed
-    assert services.sweep(DAY_BEFORE + timedelta(minutes=1)).claimed == 0  # lease still held
-    swept = services.sweep(DAY_BEFORE + services.LEASE + timedelta(seconds=1))
+    assert sweep.sweep(DAY_BEFORE + timedelta(minutes=1)).claimed == 0  # lease still held
+    swept = sweep.sweep(DAY_BEFORE + sweep.LEASE + timedelta(seconds=1))
     assert (swept.claimed, swept.queued) == (1, 1)
     assert reminders()[0].attempts == 2
-    dispatch.deliver_due(DAY_BEFORE + services.LEASE + timedelta(seconds=1))
+    dispatch.deliver_due(DAY_BEFORE + sweep.LEASE + timedelta(seconds=1))
     assert len(smtp_server.messages) == 1
 
 
@@ -304,13 +305,13 @@ def test_a_sweep_that_crashed_while_queuing_leaves_nothing_half_done(app, smtp_s
 
     monkeypatch.setattr(db.session, "flush", crash)
     with pytest.raises(RuntimeError):
-        services.sweep(DAY_BEFORE)
+        sweep.sweep(DAY_BEFORE)
     monkeypatch.undo()
     assert count(OutboxMessage) == 0
     assert reminders()[0].status == ReminderStatus.claimed
-    moment = DAY_BEFORE + services.LEASE + timedelta(seconds=1)
-    assert services.sweep(moment).queued == 1
-    assert services.sweep(moment).claimed == 0
+    moment = DAY_BEFORE + sweep.LEASE + timedelta(seconds=1)
+    assert sweep.sweep(moment).queued == 1
+    assert sweep.sweep(moment).claimed == 0
     dispatch.deliver_due(moment)
     assert len(smtp_server.messages) == 1
 
@@ -348,59 +349,6 @@ def test_retries_back_off_then_give_up_and_stay_visible(app, smtp_server, client
         app.config["MAIL_MAX_ATTEMPTS"] = 8
 
 
-def test_outbox_page_is_for_organisers_and_retry_needs_csrf(app, client, login_as):
-    row = OutboxMessage(
-        kind="invitation", recipient="a@example.com", subject="邀请", raw=b"x", message_id="<m1@t>",
-        status=OutboxStatus.failed, attempts=8, next_attempt_at=NOW, last_error="550 mailbox unavailable",
-        created_at=NOW,
-    )
-    db.session.add(row)
-    db.session.commit()
-    assert client.get("/outbox").status_code == 302  # log in first
-    login_as("contact")
-    assert client.get("/outbox").status_code == 403
-    assert client.post(f"/outbox/{row.id}/retry").status_code == 403
-    client.post("/logout")
-    login_as("organiser")
-    assert client.get("/outbox?status=nonsense").status_code == 404
-    page = client.get("/outbox").get_data(as_text=True)
-    assert "550 mailbox unavailable" in page and "立即重发" in page
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        assert client.post(f"/outbox/{row.id}/retry").status_code == 400
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
-    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.failed
-    client.post(f"/outbox/{row.id}/retry")
-    assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.queued
-
-
-# -- problems and follow-up visits -------------------------------------------------
-
-def test_problem_deadline_reminds_the_department_then_escalates(app, smtp_server):
-    department = factories.organisation(OrgKind.department)
-    liaison = factories.person(department)
-    organiser = factories.person(factories.organisation(OrgKind.committee))
-    deadline = NOW + timedelta(days=5)
-    problem = factories.problem(status="assigned", department=department)
-    services.plan_problem_deadline(problem.id, deadline, department.id, NOW, organiser_person_id=organiser.id)
-    services.plan_follow_up(problem.id, deadline + timedelta(days=10), organiser.id, NOW)
-    db.session.commit()
-    assert [(r.kind, r.email, r.due_at) for r in reminders()] == [
-        (ReminderKind.problem_due, liaison.email, deadline - timedelta(days=2)),
-        (ReminderKind.problem_overdue, liaison.email, deadline),
-        (ReminderKind.problem_escalation, organiser.email, deadline + timedelta(days=3)),
-        (ReminderKind.follow_up_due, organiser.email, deadline + timedelta(days=10)),
-    ]
-    sweep_and_send(deadline)
-    assert [to for _f, to, _r in smtp_server.messages] == [[liaison.email], [liaison.email]]
-    assert f"第{problem.id}号" in smtp_server.parsed()[1]["Subject"]
-    # Resolved: the escalation is dropped, the follow-up visit stays.
-    services.plan_problem_deadline(problem.id, None, None, deadline + timedelta(hours=1))
-    db.session.commit()
-    assert [r.kind for r in reminders(Reminder.status == ReminderStatus.pending)] == [ReminderKind.follow_up_due]
-
-
 # -- commands -------------------------------------------------------------------------
 
 def test_reminders_sweep_command_runs_one_pass(app, runner, smtp_server):
@@ -434,7 +382,7 @@ def test_publishing_plans_and_completing_stops_the_reminders(app):
     activity = factories.activity(starts_at=START, status=ActivityStatus.draft)
     factories.answered_invitation(activity, answer="accepted")
     factories.answered_invitation(activity, answer="pending")
-    services.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     assert count(Reminder) == 0  # drafts remind nobody
     activity.status = ActivityStatus.published
     activity_published.send(activity, now=NOW)
@@ -450,7 +398,7 @@ def test_publishing_plans_and_completing_stops_the_reminders(app):
 
 def test_the_reminder_goes_to_the_contact_s_current_address(app, smtp_server):
     _activity, invitation = accepted()
-    services.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
     invitation.person.email = "new-address@example.com"
     db.session.commit()
     dispatch.deliver_due(DAY_BEFORE)
@@ -467,7 +415,7 @@ def test_an_outbox_row_that_already_exists_is_linked_not_doubled(app):
     )
     db.session.add(existing)
     db.session.commit()
-    swept = services.sweep(DAY_BEFORE)
+    swept = sweep.sweep(DAY_BEFORE)
     assert (swept.claimed, swept.queued) == (1, 0)
     db.session.expire_all()
     assert reminders()[0].status == ReminderStatus.done and reminders()[0].outbox_message_id == existing.id
@@ -480,7 +428,7 @@ def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(app):
     activity = factories.activity(starts_at=START, reminder_offsets="1440")
     for _ in range(60):
         factories.answered_invitation(activity)
-    services.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     db.session.commit()
     barrier = threading.Barrier(2)
     reports, errors = [], []
@@ -489,7 +437,7 @@ def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(app):
         with app.app_context():
             try:
                 barrier.wait()
-                reports.append(services.sweep(DAY_BEFORE, batch=7))
+                reports.append(sweep.sweep(DAY_BEFORE, batch=7))
             except Exception as error:  # pragma: no cover - shown by the assertion below
                 errors.append(error)
             finally:
@@ -509,14 +457,14 @@ def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(app):
 def test_a_reminder_whose_passes_keep_dying_is_marked_failed_not_retried_forever(app, client, login_as):
     accepted()
     moment = DAY_BEFORE
-    for _ in range(services.MAX_CLAIMS):
-        assert services.claim(moment, 1) is not None  # each pass dies after claiming
-        moment += services.LEASE + timedelta(seconds=1)
-    report = services.sweep(moment)
+    for _ in range(sweep.MAX_CLAIMS):
+        assert sweep.claim(moment, 1) is not None  # each pass dies after claiming
+        moment += sweep.LEASE + timedelta(seconds=1)
+    report = sweep.sweep(moment)
     assert report.failed == 1
     first, second = reminders()
     assert first.status == ReminderStatus.failed and first.note == "gave up after 5 passes"
-    assert services.sweep(TWO_HOURS_BEFORE).queued == 1  # only the other one
+    assert sweep.sweep(TWO_HOURS_BEFORE).queued == 1  # only the other one
     assert count(OutboxMessage) == 1
     login_as("organiser")
     page = client.get("/outbox").get_data(as_text=True)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.config import normalise_database_url
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
-from app.reminders import scheduler, services
+from app.reminders import planning, scheduler
 from app.reminders.models import Reminder
 from tests import factories
 from tests.conftest import SMTPSink, build_app
@@ -44,7 +44,7 @@ def due_reminders(count: int, offset_minutes: int = 1440) -> list[int]:
     activity = factories.activity(starts_at=now + timedelta(hours=3), reminder_offsets=str(offset_minutes))
     for _ in range(count):
         factories.answered_invitation(activity)
-    services.plan_for_activity(activity, now - timedelta(days=2))
+    planning.plan_for_activity(activity, now - timedelta(days=2))
     db.session.commit()
     return list(db.session.scalars(select(Reminder.id).where(Reminder.activity_id == activity.id)))
 

@@ -12,13 +12,11 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.core.errors import ValidationFailed
-from app.core.workdays import calendar_known, is_working_day
 from app.events import series as series_services
+from app.events.checks import ActivityInput, VenueTaken
 from app.events.conflicts import organisation_conflicts, venue_conflicts
 from app.events.models import Activity, ActivityKind, ActivitySeries, ActivityStatus, VisitKind
 from app.events.services import (
-    ActivityInput,
-    VenueTaken,
     cancel_activity,
     complete_activity,
     create_activity,
@@ -31,6 +29,7 @@ from app.events.signals import activity_cancelled, activity_published, activity_
 from app.events.slots import find_slots, parse_working_hours
 from app.extensions import db
 from app.orgs.models import OrgKind
+from app.workcal.services import is_official, is_working_day
 from tests import factories
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -317,7 +316,7 @@ def test_china_calendar_2026_facts():
     assert is_working_day(date(2026, 2, 14)) and is_working_day(date(2026, 2, 28))  # make-up Saturdays
     assert not is_working_day(date(2026, 10, 1)) and not is_working_day(date(2026, 10, 7))
     assert is_working_day(date(2026, 10, 10))  # make-up Saturday after National Day
-    assert calendar_known(date(2026, 6, 1)) and not calendar_known(date(2031, 6, 1))
+    assert is_official(date(2026, 6, 1)) and not is_official(date(2031, 6, 1))
 
 
 def test_slot_finder_skips_spring_festival_and_uses_the_make_up_day(app):
@@ -328,7 +327,7 @@ def test_slot_finder_skips_spring_festival_and_uses_the_make_up_day(app):
     )
     # Saturday 14 February is a make-up working day: the first slots are on it.
     assert [s.astimezone(SH) for s, _ in found.slots] == [local(2026, 2, 14, 9, 0), local(2026, 2, 14, 14, 0), local(2026, 2, 24, 9, 0)]
-    assert not found.calendar_guessed
+    assert found.provisional_years == []
 
 
 def test_slot_finder_avoids_busy_venue_and_organisations(app):
@@ -347,10 +346,11 @@ def test_slot_finder_avoids_busy_venue_and_organisations(app):
     assert starts == [local(2026, 9, 30, 15, 0), local(2026, 10, 8, 9, 0), local(2026, 10, 8, 10, 30), local(2026, 10, 8, 14, 0)]
 
 
-def test_slot_finder_falls_back_to_weekdays_past_the_known_years(app):
-    found = find_slots(duration=timedelta(hours=1), date_from=date(2031, 1, 3), date_to=date(2031, 1, 7), limit=2)
-    assert found.calendar_guessed
-    assert [s.astimezone(SH).date() for s, _ in found.slots] == [date(2031, 1, 3), date(2031, 1, 3)]
+def test_slot_finder_uses_the_statutory_holidays_past_the_known_years(app):
+    found = find_slots(duration=timedelta(hours=1), date_from=date(2031, 1, 1), date_to=date(2031, 1, 7), limit=2)
+    assert found.provisional_years == [2031]
+    # 1 January 2031 (a Wednesday) is New Year's Day: the first slots are the next day.
+    assert [s.astimezone(SH).date() for s, _ in found.slots] == [date(2031, 1, 2), date(2031, 1, 2)]
     found = find_slots(duration=timedelta(hours=8), date_from=date(2031, 1, 4), date_to=date(2031, 1, 5))
     assert found.slots == []
 
@@ -396,7 +396,7 @@ def test_other_features_can_add_attendance_sources(app, monkeypatch):
         )
 
     assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {}
-    monkeypatch.setattr(conflicts, "attendance_sources", [*conflicts.attendance_sources, invitations])
+    monkeypatch.setitem(app.extensions, conflicts.SOURCES_KEY, [*conflicts.attendance_sources(), invitations])
     assert organisation_conflicts([firm.id], local(2026, 3, 12, 15, 0), local(2026, 3, 12, 16, 0)) == {firm.id: [busy]}
     db.session.rollback()
     invited.drop(db.engine, checkfirst=True)

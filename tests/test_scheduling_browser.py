@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from app.core.clock import display_zone, local_today
-from app.core.workdays import is_working_day
 from app.demo import data
 from app.demo.services import load
 from app.events.models import Activity, ActivityKind, ActivityStatus
 from app.extensions import db
 from app.orgs.models import Venue
+from app.workcal.services import is_working_day
 from tests import factories
 
 pytestmark = pytest.mark.browser

@@ -112,7 +112,12 @@ def test_create_publish_reschedule_cancel_over_http(app, client, login_as, world
     client.post(f"/activities/{activity.id}/edit", data=form(world, starts_at="2026-12-17T09:30", ends_at="2026-12-17T11:30", agenda="新议程", cohost_ids=str(world["tax"].id)))
     db.session.refresh(activity)
     assert activity.agenda == "新议程" and activity.sequence == 1
-    assert client.post(f"/activities/{activity.id}/cancel", data={"reason": ""}).status_code == 302
+    # A refused action goes back to the page it was pressed on, with the reason; without a page, a 400.
+    page_url = f"http://localhost/activities/{activity.id}"
+    response = client.post(f"/activities/{activity.id}/cancel", data={"reason": ""}, headers={"Referer": page_url})
+    assert response.status_code == 302 and response.headers["Location"] == f"/activities/{activity.id}"
+    response = client.post(f"/activities/{activity.id}/cancel", data={"reason": ""})
+    assert response.status_code == 400 and "请填写取消原因" in response.get_data(as_text=True)
     db.session.refresh(activity)
     assert activity.status == ActivityStatus.published
     client.post(f"/activities/{activity.id}/cancel", data={"reason": "天气原因"})
@@ -160,7 +165,7 @@ def test_series_from_the_form_and_cancel_one_occurrence(app, client, login_as, w
 
 
 def test_slot_finder_page_lists_slots_and_links_into_the_form(app, client, login_as, world, monkeypatch):
-    monkeypatch.setattr("app.events.views.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
+    monkeypatch.setattr("app.events.views.activities.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
     login_as("organiser")
     page = client.get(f"/activities/slots?duration=120&date_from=2026-10-01&date_to=2026-10-09&venue_id={world['venue'].id}&working_hours=09:00-12:00").get_data(as_text=True)
     assert "2026年10月8日 周四 09:00–11:00" in page
@@ -172,7 +177,7 @@ def test_slot_finder_page_lists_slots_and_links_into_the_form(app, client, login
     assert '<option selected value="roundtable">' in page
     assert f'value="{world["tax"].id}" checked' in page
     page = client.get("/activities/slots?duration=60&date_from=2031-01-06&date_to=2031-01-07").get_data(as_text=True)
-    assert "尚无国务院公布的节假日安排" in page
+    assert "2031 年工作日：暂定" in page and "2026 年工作日" not in page
     page = client.get("/activities/slots?duration=0&date_from=2026-10-01&date_to=2026-10-09").get_data(as_text=True)
     assert "is-invalid" in page
     page = client.get("/activities/slots?duration=60&date_from=0001-01-01&date_to=0001-01-09").get_data(as_text=True)
@@ -214,7 +219,7 @@ def test_themed_day_joins_its_month_theme_and_the_year_plan_shows_it(app, client
 
 
 def test_rescheduling_into_a_taken_venue_offers_free_slots(app, client, login_as, world, monkeypatch):
-    monkeypatch.setattr("app.events.views.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
+    monkeypatch.setattr("app.events.views.activities.utcnow", lambda: datetime(2026, 9, 1, tzinfo=UTC))
     factories.activity(starts_at=datetime(2026, 9, 30, 9, 0, tzinfo=SH), hours=3, venue=world["venue"], title="占用")
     moving = factories.activity(starts_at=datetime(2026, 9, 29, 9, 0, tzinfo=SH), hours=2, venue=world["venue"])
     db.session.commit()

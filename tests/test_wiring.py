@@ -10,6 +10,7 @@ import time_machine
 import vobject
 from sqlalchemy import func, select
 
+from app.core import offsets
 from app.events import services as scheduling
 from app.events.models import ActivityStatus
 from app.extensions import db
@@ -17,8 +18,9 @@ from app.invitations import services as invitations
 from app.invitations.models import Answer, AnswerChannel, Invitation, InvitationToken
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.notices import notices_of
 from app.orgs.models import OrgKind
-from app.reminders import services as reminders
+from app.reminders import planning, sweep
 from app.reminders.models import Reminder, ReminderKind, ReminderStatus
 from tests import factories
 
@@ -134,7 +136,7 @@ def test_walk_ins_get_no_reminders(app):
     walk_in = invitations.add_walk_in(activity, organisation_id=firm_id, name="赵六", phone=None, count=1,
                                       now=START + timedelta(minutes=5))
     walk_in.person.email = "walkin@example.com"
-    reminders.plan_for_activity(activity, START - timedelta(days=5))
+    planning.plan_for_activity(activity, START - timedelta(days=5))
     db.session.commit()
     assert pending(walk_in) == []
 
@@ -147,7 +149,7 @@ def test_the_reminder_carries_a_working_answer_link(app, client, smtp_server):
     dispatch.deliver_due(NOW)  # the invitation
     smtp_server.messages.clear()
     tokens = count(InvitationToken)
-    reminders.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
     assert dispatch.deliver_due(DAY_BEFORE).sent == 1
     mail = smtp_server.parsed()[0]
     token = link_in(mail)
@@ -169,7 +171,7 @@ def test_a_failed_delivery_keeps_the_built_mail_and_its_link(app, client, smtp_s
     say(first, Answer.accepted)
     dispatch.deliver_due(NOW)  # the invitation
     smtp_server.messages.clear()
-    reminders.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
     smtp_server.stop()
     report = dispatch.deliver_due(DAY_BEFORE)
     assert (report.sent, report.retrying) == (0, 1)
@@ -192,7 +194,7 @@ def test_a_crash_after_building_sends_the_same_body_again(app, smtp_server, monk
     say(first, Answer.accepted)
     dispatch.deliver_due(NOW)  # the invitation
     smtp_server.messages.clear()
-    reminders.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies during the SMTP exchange
@@ -231,9 +233,9 @@ def test_reminder_calendars_come_from_the_shared_builder(app, smtp_server):
     activity, (first, second) = setup()
     activity.sequence = 2
     say(first, Answer.accepted)
-    reminders.sweep(NUDGE_AT)
+    sweep.sweep(NUDGE_AT)
     dispatch.deliver_due(NUDGE_AT)
-    reminders.sweep(DAY_BEFORE)
+    sweep.sweep(DAY_BEFORE)
     dispatch.deliver_due(DAY_BEFORE)
     mails = {str(m["To"]).split("<")[-1].rstrip(">"): (raw, m)
              for (_f, _t, raw), m in zip(smtp_server.messages, smtp_server.parsed(), strict=True)}
@@ -260,7 +262,7 @@ def test_cancelling_withdraws_reminders_but_sends_the_cancel_mails(app, smtp_ser
     say(first, Answer.accepted)
     dispatch.deliver_due(NOW)  # the invitations
     smtp_server.messages.clear()
-    reminders.sweep(NUDGE_AT)  # second's nudge is queued, not sent yet
+    sweep.sweep(NUDGE_AT)  # second's nudge is queued, not sent yet
     assert count(OutboxMessage, OutboxMessage.kind == "reminder", OutboxMessage.status == OutboxStatus.queued) == 1
     scheduling.cancel_activity(activity, reason="台风预警", now=NUDGE_AT)
     db.session.commit()
@@ -273,7 +275,7 @@ def test_cancelling_withdraws_reminders_but_sends_the_cancel_mails(app, smtp_ser
         methods = [p.get_param("method") for p in message.walk() if p.get_content_type() == "text/calendar"]
         assert methods == ["CANCEL"]
     assert count(Reminder, Reminder.status == ReminderStatus.pending) == 0
-    assert reminders.sweep(DAY_BEFORE).queued == 0
+    assert sweep.sweep(DAY_BEFORE).queued == 0
 
 
 def test_the_suppressor_never_withdraws_a_queued_cancellation(app, smtp_server):
@@ -284,7 +286,7 @@ def test_the_suppressor_never_withdraws_a_queued_cancellation(app, smtp_server):
     db.session.commit()
     rows = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation.cancellation")))
     assert len(rows) == 2
-    assert not any(check(row) for row in rows for check in dispatch.send_time_suppressors)
+    assert not any(check(row) for row in rows for check in notices_of(app).send_time_checks)
     assert dispatch.deliver_due(NOW).sent == 2
 
 
@@ -298,8 +300,8 @@ def test_rescheduling_replans_and_the_reminder_shows_the_new_time(app, smtp_serv
     assert pending(first) == [(k, due + timedelta(days=2)) for k, due in UPCOMING]
     dispatch.deliver_due(NOW + timedelta(hours=1))  # invitations and updates
     smtp_server.messages.clear()
-    assert reminders.sweep(DAY_BEFORE).queued == 0  # the old time sends nothing
-    reminders.sweep(later - timedelta(days=1))
+    assert sweep.sweep(DAY_BEFORE).queued == 0  # the old time sends nothing
+    sweep.sweep(later - timedelta(days=1))
     assert dispatch.deliver_due(later - timedelta(days=1)).sent == 1
     raw, message = smtp_server.messages[0][2], smtp_server.parsed()[0]
     event, _parsed = calendar_of(raw, message)
@@ -374,12 +376,12 @@ def test_bad_offsets_and_a_late_deadline_are_refused(app, client, login_as):
 
 
 def test_offsets_read_durations_and_minutes(app):
-    assert reminders.parse_offsets("1d, 2h，30m") == [1440, 120, 30]
-    assert reminders.parse_offsets("90, 1天, 2小时") == [1440, 120, 90]
-    assert reminders.format_offsets("1440,120,90") == "1d, 2h, 90m"
+    assert offsets.parse_offsets("1d, 2h，30m") == [1440, 120, 30]
+    assert offsets.parse_offsets("90, 1天, 2小时") == [1440, 120, 90]
+    assert offsets.format_offsets("1440,120,90") == "1d, 2h, 90m"
     for bad in ("soon", "0", "-5m", "61d", "1w"):
         try:
-            reminders.parse_offsets(bad)
+            offsets.parse_offsets(bad)
         except ValueError:
             continue
         raise AssertionError(bad)
@@ -388,7 +390,7 @@ def test_offsets_read_durations_and_minutes(app):
 def test_rescheduling_moves_the_answer_deadline_along(app):
     activity, (_first, second) = setup()
     activity.answer_deadline = START - timedelta(days=3)
-    reminders.plan_for_activity(activity, NOW)
+    planning.plan_for_activity(activity, NOW)
     later = START + timedelta(days=2)
     scheduling.reschedule_activity(activity, later, later + timedelta(hours=2), reason=None, now=NOW)
     db.session.commit()

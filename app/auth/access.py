@@ -67,10 +67,12 @@ def unauthorized() -> Any:
 
 
 def configure_login(app: Flask) -> None:
-    """Wire Flask-Login and the default-deny check into the app."""
+    """Wire Flask-Login and the default-deny check into the app; templates get `Role`."""
     login_manager.init_app(app)
     login_manager.user_loader(session_user)
     login_manager.unauthorized_handler(unauthorized)
     login_manager.session_protection = "strong"
     app.before_request(require_login_by_default)
     install_session_revocation()
+    # Navigation and pages test the visitor's role (Role.admin …); auth owns the enum.
+    app.jinja_env.globals["Role"] = Role

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth.models import Role
 from app.auth.services import create_account
 from app.core.errors import ValidationFailed
+from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.orgs.models import Organisation
 
@@ -31,11 +32,10 @@ def create_user(email: str, name: str, organisation_name: str, role: str, passwo
     if organisation is None:
         raise click.ClickException(f"No organisation named {organisation_name!r}.")
     try:
-        user = create_account(
-            email=email, name=name, organisation=organisation, role=Role(role), password=password
-        )
-    except ValidationFailed as error:
-        db.session.rollback()
+        with unit_of_work():
+            user = create_account(
+                email=email, name=name, organisation=organisation, role=Role(role), password=password
+            )
+    except ValidationFailed as error:  # rolled back by the unit of work; shown as a CLI error
         raise click.ClickException(error.message) from error
-    db.session.commit()
     click.echo(f"Created {user.role.value} account {user.email} (id {user.id}).")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -17,27 +14,14 @@ from app.auth.models import Role, User
 from app.auth.services import authenticate, check_admin_remains, check_role_fits, create_account
 from app.auth.sessions import end_sessions
 from app.auth.throttle import LoginThrottled, admit_login_attempt, forget_failures
-from app.core.errors import ValidationFailed
 from app.core.pagination import paginate
+from app.core.redirects import safe_next
+from app.core.unit_of_work import flash_after_commit
+from app.core.views import save_or_show
 from app.extensions import db
 from app.orgs.models import Organisation, Person
 
 bp = Blueprint("auth", __name__)
-
-
-# A path on this site: one leading slash, then no slash or backslash (browsers read "/\\x" and
-# "//x" as another host), and no whitespace or control character anywhere (browsers drop tabs
-# and newlines, so "/\t/x" would become "//x").
-LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")
-
-
-def safe_next(target: str | None) -> str:
-    """Only follow redirects to a path on this site; anything else goes home."""
-    if target and LOCAL_PATH.fullmatch(target):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,8 +43,7 @@ def login():
         else:
             forget_failures(form.email.data)
             login_user(user, remember=form.remember.data)
-            db.session.commit()
-            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            flash_after_commit(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -104,7 +87,8 @@ def account_create(person_id: int):
         if not person.email:
             flash(_("Add an e-mail address first: it is the log-in name."), "danger")
         else:
-            try:
+
+            def save() -> User:
                 user = create_account(
                     email=person.email,
                     name=person.name,
@@ -112,14 +96,15 @@ def account_create(person_id: int):
                     role=Role(form.role.data),
                     password=form.password.data,
                 )
-            except ValidationFailed as error:
-                db.session.rollback()
-                flash(error.message, "danger")
-            else:
                 record(user, "create", {"role": user.role})
-                db.session.commit()
-                flash(_("The account was created."), "success")
-                return redirect(url_for("orgs.person_detail", person_id=person.id))
+                return user
+
+            saved = save_or_show(
+                form, save, lambda _user: url_for("orgs.person_detail", person_id=person.id),
+                _("The account was created."),
+            )
+            if saved is not None:
+                return saved
     return render_template("auth/account_form.html", form=form, person=person, user=None)
 
 
@@ -136,26 +121,24 @@ def account_edit(user_id: int):
         if user.id == current_user.id and (role != Role.admin or not form.active.data):
             flash(_("You cannot remove your own administrator rights."), "danger")
             return render_template("auth/account_form.html", form=form, person=user.person, user=user)
-        try:
+
+        def save() -> None:
             check_role_fits(role, user.person.organisation)
             check_admin_remains(user.person, role=role, active=form.active.data)
-        except ValidationFailed as error:
-            flash(error.message, "danger")
-            return render_template("auth/account_form.html", form=form, person=user.person, user=user)
-        changes = diff(user, {"role": role, "active": form.active.data})
-        if form.password.data:
-            user.set_password(form.password.data)
-            changes["password"] = ["***", "***"]
-        if form.password.data or "active" in changes:
-            if user.id == current_user.id:
-                _end_other_sessions()
-            else:
-                end_sessions(user)
-        if changes:
-            record(user, "update", changes)
-        db.session.commit()
-        flash(_("The account was saved."), "success")
-        return redirect(url_for("auth.accounts"))
+            changes = diff(user, {"role": role, "active": form.active.data})
+            if form.password.data:
+                user.set_password(form.password.data)
+                changes["password"] = ["***", "***"]
+            if form.password.data or "active" in changes:
+                if user.id == current_user.id:
+                    _end_other_sessions()
+                else:
+                    end_sessions(user)
+            if changes:
+                record(user, "update", changes)
+
+        saved = save_or_show(form, save, lambda _none: url_for("auth.accounts"), _("The account was saved."))
+        return saved or render_template("auth/account_form.html", form=form, person=user.person, user=user)
     if request.method == "POST" and not form.errors:
         abort(400)
     return render_template("auth/account_form.html", form=form, person=user.person, user=user)
@@ -173,8 +156,7 @@ def change_password():
             current_user.set_password(form.new.data)
             record(current_user, "password")
             _end_other_sessions()
-            db.session.commit()
-            flash(_("Your password was changed."), "success")
+            flash_after_commit(_("Your password was changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)
 

@@ -6,9 +6,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from app.auth.models import Role
 from app.core.i18n import format_day, format_dt, format_range
-from app.events.models import ActivityKind, ActivityStatus
 
 
 def nl2br(value: str | None) -> Markup:
@@ -16,22 +14,6 @@ def nl2br(value: str | None) -> Markup:
     if not value:
         return Markup("")
     return Markup("<br>").join(escape(line) for line in value.splitlines())
-
-
-KIND_COLOURS = {
-    ActivityKind.themed_day: "danger",
-    ActivityKind.salon: "primary",
-    ActivityKind.roundtable: "success",
-    ActivityKind.afternoon_tea: "warning",
-    ActivityKind.visit: "info",
-}
-
-STATUS_COLOURS = {
-    ActivityStatus.draft: "secondary",
-    ActivityStatus.published: "success",
-    ActivityStatus.cancelled: "dark",
-    ActivityStatus.completed: "primary",
-}
 
 
 def page_url(number: int) -> str:
@@ -46,9 +28,6 @@ def init_templating(app: Flask) -> None:
         dt=format_dt, day=format_day, dtrange=format_range, nl2br=nl2br
     )
     app.jinja_env.globals.update(
-        Role=Role,
-        KIND_COLOURS=KIND_COLOURS,
-        STATUS_COLOURS=STATUS_COLOURS,
         page_url=page_url,
         current_locale=lambda: str(get_locale() or "zh_CN"),
     )

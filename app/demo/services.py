@@ -34,6 +34,7 @@ from app.orgs.models import (
 )
 from app.problems.demo import load_problems
 from app.problems.models import Outcome, Problem
+from app.workcal.services import holidays_between
 
 INSTRUCTOR_COUNT = 12
 
@@ -275,7 +276,7 @@ WEEKLY_TEA = "每周五企业家午后茶叙"
 
 
 def _weekly_tea(year: int, now: datetime, committee: Organisation, tea_room: Venue, organiser: Person | None) -> None:
-    """A series: a short entrepreneurs' tea every Friday of the autumn, one Friday left out."""
+    """A series: a short entrepreneurs' tea every Friday of the autumn; Fridays that are holidays are skipped."""
     from app.events.series import create_series, publish_series
     from app.events.services import ActivityInput, complete_activity
 
@@ -288,8 +289,9 @@ def _weekly_tea(year: int, now: datetime, committee: Organisation, tea_room: Ven
         venue_id=tea_room.id, capacity=12, organiser_id=organiser.id if organiser else None,
         agenda="企业家围桌茶叙，现场收集困难诉求。",
     )
+    holiday_fridays = [day for day in holidays_between(first, date(year, 12, 31)) if day.weekday() == calendar.FRIDAY]
     series, results = create_series(
-        data, f"FREQ=WEEKLY;BYDAY=FR;UNTIL={year}1231", exception_days=[date(year, 10, 2)],
+        data, f"FREQ=WEEKLY;BYDAY=FR;UNTIL={year}1231", exception_days=holiday_fridays,
         now=now, override_reason="演示数据",
     )
     publish_series(series, now=now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from flask import Flask, current_app
 from sqlalchemy import Select, select, union_all
 
 from app.events.models import Activity, ActivityStatus, activity_cohost
@@ -21,7 +22,7 @@ MAX_DURATION = timedelta(days=7)
 
 # Each source returns a select of (activity_id, organisation_id) pairs meaning "this
 # organisation attends that activity", limited to the given organisations. Features that add
-# attendance (invitations) append their own source here.
+# attendance (invitations) register their own source for an app with `add_attendance_source`.
 # `window` is a select of candidate activity ids (those overlapping the searched time).
 AttendanceSource = Callable[[list[int], Select], Select]
 
@@ -45,7 +46,20 @@ def _cohosts(org_ids: list[int], window: Select) -> Select:
     ).where(activity_cohost.c.organisation_id.in_(org_ids), activity_cohost.c.activity_id.in_(window))
 
 
-attendance_sources: list[AttendanceSource] = [_hosts, _sites, _cohosts]
+BUILT_IN_SOURCES: tuple[AttendanceSource, ...] = (_hosts, _sites, _cohosts)
+SOURCES_KEY = "linghang.attendance_sources"
+
+
+def add_attendance_source(app: Flask, source: AttendanceSource) -> None:
+    """Count another feature's attendance in this app's conflict checks (idempotent)."""
+    sources = app.extensions.setdefault(SOURCES_KEY, list(BUILT_IN_SOURCES))
+    if source not in sources:
+        sources.append(source)
+
+
+def attendance_sources() -> list[AttendanceSource]:
+    """The attendance sources of the current app."""
+    return current_app.extensions.get(SOURCES_KEY, list(BUILT_IN_SOURCES))
 
 
 def overlaps(starts_at: datetime, ends_at: datetime, exclude_id: int | None = None):
@@ -79,7 +93,7 @@ def venue_conflicts(
 
 def attendance(org_ids: list[int], window: Select):
     """A subquery of (activity_id, organisation_id) for the organisations, from every source."""
-    return union_all(*(source(org_ids, window) for source in attendance_sources)).subquery()
+    return union_all(*(source(org_ids, window) for source in attendance_sources())).subquery()
 
 
 def organisation_conflicts(

@@ -10,6 +10,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -28,6 +29,25 @@ from app.core.forms import MultiCheckboxField, strip_filter
 from app.events.models import ACTIVITY_KIND_LABELS, VISIT_KIND_LABELS
 
 TEXT = [strip_filter]
+
+
+def version_number(value):
+    """A version from a hidden field; anything but a plain number counts as absent."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def at_most_400(value):
+    """Keep a hidden fingerprint to a sane length (it only names what changed)."""
+    return value[:400] if isinstance(value, str) else value
+
+
+class OpenedVersion:
+    """Hidden fields: the activity's version when the form was opened, and what it showed."""
+
+    version = HiddenField(filters=[version_number])
+    seen = HiddenField(filters=[at_most_400])
 
 
 def in_years(form, field) -> None:
@@ -50,7 +70,7 @@ class ThemeForm(FlaskForm):
     lead_departments = MultiCheckboxField(_l("Lead departments"), coerce=int)
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(OpenedVersion, FlaskForm):
     """An activity of any kind; times are entered in the display zone."""
 
     kind = SelectField(
@@ -111,7 +131,7 @@ class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), filters=TEXT, validators=[DataRequired(), Length(max=500)])
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(OpenedVersion, FlaskForm):
     """A new time and why."""
 
     starts_at = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])

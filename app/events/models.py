@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -135,6 +136,13 @@ class ActivitySeries(db.Model):
         return f"<ActivitySeries {self.id} {self.rrule}>"
 
 
+# PostgreSQL's exclusion constraint: published activities that were not overridden never overlap
+# in one venue. Migration 0800 creates it; it is not declared on the model because SQLite cannot
+# have it and Alembic's autogenerate neither reflects nor compares exclusion constraints, so
+# `flask db check` stays clean without it (tests/test_event_concurrency.py proves it exists).
+VENUE_EXCLUSION = "ex_activity_venue_time"
+
+
 class Activity(db.Model):
     """A joint activity, salon, roundtable, afternoon tea or instructor visit."""
 
@@ -146,6 +154,8 @@ class Activity(db.Model):
         # Conflict checks and calendar views look up overlapping time ranges.
         Index("ix_activity_venue_time", "venue_id", "starts_at", "ends_at"),
         Index("ix_activity_time", "starts_at", "ends_at"),
+        # VENUE_EXCLUSION (no two published activities hold a venue at once) is created by
+        # migration 0800 on PostgreSQL only; see there.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,6 +185,13 @@ class Activity(db.Model):
     # RFC 5545 SEQUENCE: grows on every change attendees must see.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # The organiser used the venue although it was taken (the reason is in the audit log). Such an
+    # activity is left out of PostgreSQL's no-double-booking constraint (VENUE_EXCLUSION).
+    venue_override: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Grows on every UPDATE of the row (SQLAlchemy's version_id_col); edit forms carry it so that
+    # a save based on what another organiser has since changed is refused, not applied.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
     # An occurrence of a series, with its original start (UTC) as RFC 5545 RECURRENCE-ID.
     series_id: Mapped[int | None] = mapped_column(ForeignKey("activity_series.id"), index=True)
     recurrence_id: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,12 +21,13 @@ from sqlalchemy import select
 from app.audit.services import record
 from app.core.clock import display_zone, local_to_utc, to_local
 from app.core.errors import ValidationFailed
+from app.core.i18n import format_day
+from app.events.checks import ActivityInput, check_times
+from app.events.locking import lock_activity, lock_series
 from app.events.models import Activity, ActivitySeries, ActivityStatus
 from app.events.services import (
-    ActivityInput,
     SaveResult,
     cancel_activity,
-    check_times,
     create_activity,
     deadline_for,
     input_of,
@@ -201,9 +202,9 @@ def cancel_occurrence(activity: Activity, *, reason: str, now: datetime) -> Acti
     """Cancel one occurrence: it becomes an exception (EXDATE) of its series and stays cancelled."""
     if activity.series is None or activity.recurrence_id is None:
         raise ValidationFailed(_("This activity is not part of a series."))
+    series = lock_series(activity.series)  # its exceptions change: series first, then the occurrence
     cancel_activity(activity, reason=reason, now=now)
     key = to_local(activity.recurrence_id).strftime(LOCAL_FORMAT)
-    series = activity.series
     if key not in series.exdates:
         series.exdates = sorted([*series.exdates, key])
         series.updated_at = now
@@ -214,6 +215,7 @@ def cancel_occurrence(activity: Activity, *, reason: str, now: datetime) -> Acti
 
 def publish_series(series: ActivitySeries, *, now: datetime) -> int:
     """Publish every draft occurrence; return how many."""
+    lock_series(series)
     count = 0
     for activity in occurrences(series):
         if activity.status == ActivityStatus.draft:
@@ -232,9 +234,10 @@ def split_series(
     new values; old ones the new rule no longer gives are cancelled (drafts deleted); new dates are
     created with the status of the edited occurrence.
     """
-    old = activity.series
-    if old is None or activity.recurrence_id is None:
+    if activity.series is None or activity.recurrence_id is None:
         raise ValidationFailed(_("This activity is not part of a series."))
+    old = lock_series(activity.series)
+    activity = lock_activity(activity)
     if activity.status not in (ActivityStatus.draft, ActivityStatus.published):
         raise ValidationFailed(_("A cancelled or completed activity can no longer be changed."))
     check_times(data.starts_at, data.ends_at)
@@ -347,8 +350,6 @@ WEEKDAYS = {"MO": _l("Mon"), "TU": _l("Tue"), "WE": _l("Wed"), "TH": _l("Thu"), 
 
 def describe(rule_value: str) -> str:
     """The rule in words for the common cases (weekly on days, monthly on the n-th weekday…), else as written."""
-    from app.core.i18n import format_day
-
     try:
         rule = normalise_rule(rule_value)
     except ValidationFailed:

@@ -1,32 +1,31 @@
-"""Rules for monthly themes and activities; they flush and never commit, and take `now`."""
+"""The life of an activity: create, change, reschedule, publish, cancel, complete.
+
+Services flush and never commit, and take `now`. Every transition locks the activity's row and
+checks its state after the lock (app/events/locking.py): of two organisers acting at once, the
+second gets ConcurrentChange instead of writing over the first. Writes that could put two
+published activities in one venue run under `venue_clash_refused`, so PostgreSQL's exclusion
+constraint answers with the usual venue refusal.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.audit.services import diff, record
-from app.core.clock import to_local
 from app.core.errors import ValidationFailed
-from app.core.i18n import format_range
-from app.events.conflicts import (
-    MAX_DURATION,
-    organisation_conflicts,
-    venue_capacity,
-    venue_conflicts,
+from app.events.checks import (
+    ActivityInput,
+    check_conflicts,
+    validate_activity,
+    venue_taken,
 )
-from app.events.models import (
-    Activity,
-    ActivityKind,
-    ActivitySeries,
-    ActivityStatus,
-    MonthlyTheme,
-    VisitKind,
-)
+from app.events.conflicts import venue_conflicts
+from app.events.locking import lock_activity, venue_clash_refused
+from app.events.models import Activity, ActivitySeries, ActivityStatus
 from app.events.signals import (
     activity_cancelled,
     activity_completed,
@@ -35,58 +34,7 @@ from app.events.signals import (
     activity_updated,
 )
 from app.extensions import db
-from app.orgs.models import Organisation, OrgKind, Person, Venue
-from app.reminders.services import check_offsets
-
-
-def save_theme(
-    theme: MonthlyTheme | None,
-    *,
-    year: int,
-    month: int,
-    title: str,
-    description: str | None,
-    lead_department_ids: list[int],
-) -> MonthlyTheme:
-    """Create or update the theme of a month; one theme per year and month."""
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed(_("The year must be between 2000 and 2100."), "year")
-    if not 1 <= month <= 12:
-        raise ValidationFailed(_("Not a valid choice."), "month")
-    clash = select(MonthlyTheme.id).where(MonthlyTheme.year == year, MonthlyTheme.month == month)
-    if theme is not None:
-        clash = clash.where(MonthlyTheme.id != theme.id)
-    if db.session.scalar(clash) is not None:
-        raise ValidationFailed(_("This month already has a theme."), "month")
-    departments = list(
-        db.session.scalars(
-            select(Organisation).where(
-                Organisation.id.in_(lead_department_ids), Organisation.kind == OrgKind.department
-            )
-        )
-    )
-    if len(departments) != len(set(lead_department_ids)):
-        raise ValidationFailed(_("Not a valid choice."), "lead_departments")
-    values = {"year": year, "month": month, "title": title, "description": description}
-    if theme is None:
-        theme = MonthlyTheme(**values)
-        db.session.add(theme)
-        theme.lead_departments = departments
-        db.session.flush()
-        record(theme, "create", {**{k: [None, v] for k, v in values.items()}, "lead_departments": [None, [d.id for d in departments]]})
-        return theme
-    changes = diff(theme, values)
-    old_ids = sorted(d.id for d in theme.lead_departments)
-    if old_ids != sorted(d.id for d in departments):
-        changes["lead_departments"] = [old_ids, sorted(d.id for d in departments)]
-        theme.lead_departments = departments
-    if changes:
-        record(theme, "update", changes)
-    db.session.flush()
-    return theme
-
-
-# -- activities ------------------------------------------------------------------------------
+from app.orgs.models import Organisation
 
 # The iCal SEQUENCE (RFC 5545 §3.8.7.4) rules, which feeds and invitations rely on:
 # - A draft was never sent to anyone: it keeps SEQUENCE 0 whatever is edited, and publishing it
@@ -100,39 +48,6 @@ def save_theme(
 # Every change, visible or not, sets `updated_at` (DTSTAMP / LAST-MODIFIED) and is audited.
 ATTENDEE_VISIBLE = ("starts_at", "ends_at", "venue_id", "site_id", "location_note")
 REMINDER_SETTINGS = ("reminder_offsets", "answer_deadline")
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2101, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class ActivityInput:
-    """What an organiser enters for an activity; times are aware (UTC or display zone)."""
-
-    kind: ActivityKind
-    title: str
-    host_id: int
-    starts_at: datetime
-    ends_at: datetime
-    visit_kind: VisitKind | None = None
-    agenda: str | None = None
-    description: str | None = None
-    theme_id: int | None = None
-    alliance_id: int | None = None
-    venue_id: int | None = None
-    site_id: int | None = None
-    location_note: str | None = None
-    capacity: int | None = None
-    cohost_ids: list[int] = field(default_factory=list)
-    organiser_id: int | None = None
-    # Minutes before the start ("1440,120"; typed as "1d, 2h"), else the host's or the default.
-    reminder_offsets: str | None = None
-    answer_deadline: datetime | None = None
-
-    def columns(self) -> dict[str, Any]:
-        """The values that go straight into Activity columns."""
-        values = asdict(self)
-        values.pop("cohost_ids")
-        return values
 
 
 @dataclass
@@ -143,123 +58,9 @@ class SaveResult:
     warnings: list[str] = field(default_factory=list)
 
 
-class VenueTaken(ValidationFailed):
-    """The venue is held by another activity; an organiser may override with a reason."""
-
-    def __init__(self, message: str, conflicts: list[Activity]) -> None:
-        super().__init__(message, "venue_id")
-        self.conflicts = conflicts
-
-
-def check_times(starts_at: datetime, ends_at: datetime, field_name: str = "starts_at") -> None:
-    """Refuse naive, reversed, empty or out-of-range times."""
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValidationFailed(_("Enter a valid date and time."), field_name)
-    if not (EARLIEST <= starts_at < LATEST and EARLIEST <= ends_at < LATEST):
-        raise ValidationFailed(_("Dates must be between the years 2000 and 2100."), field_name)
-    if ends_at <= starts_at:
-        raise ValidationFailed(_("The end must be after the start."), "ends_at")
-    if ends_at - starts_at > MAX_DURATION:
-        raise ValidationFailed(_("An activity lasts at most seven days."), "ends_at")
-
-
-def _org_of_kind(org_id: int | None, kinds: tuple[OrgKind, ...], field_name: str) -> Organisation | None:
-    if org_id is None:
-        return None
-    org = db.session.get(Organisation, org_id)
-    if org is None or (kinds and org.kind not in kinds):
-        raise ValidationFailed(_("Not a valid choice."), field_name)
-    return org
-
-
-def validate_activity(data: ActivityInput) -> list[Organisation]:
-    """Check an activity's input against the rules and the database; return the co-hosts."""
-    if not data.title or not data.title.strip():
-        raise ValidationFailed(_("This field is required."), "title")
-    data.kind = ActivityKind(data.kind)
-    if data.kind == ActivityKind.visit:
-        if data.visit_kind is None:
-            raise ValidationFailed(_("Choose the kind of visit."), "visit_kind")
-        data.visit_kind = VisitKind(data.visit_kind)
-    else:
-        data.visit_kind = None
-    check_times(data.starts_at, data.ends_at)
-    data.reminder_offsets = check_offsets(data.reminder_offsets)
-    if data.answer_deadline is not None and data.answer_deadline >= data.starts_at:
-        raise ValidationFailed(_("The answer deadline must be before the start."), "answer_deadline")
-    if data.capacity is not None and data.capacity <= 0:
-        raise ValidationFailed(_("The capacity must be a positive number."), "capacity")
-    if data.venue_id is not None and data.site_id is not None:
-        raise ValidationFailed(_("Choose a venue or an enterprise site, not both."), "site_id")
-    if data.kind == ActivityKind.visit and data.site_id is None and data.venue_id is None:
-        raise ValidationFailed(_("A visit needs the enterprise it goes to."), "site_id")
-    if data.venue_id is not None and db.session.get(Venue, data.venue_id) is None:
-        raise ValidationFailed(_("This venue does not exist."), "venue_id")
-    if data.theme_id is not None and db.session.get(MonthlyTheme, data.theme_id) is None:
-        raise ValidationFailed(_("This theme does not exist."), "theme_id")
-    if data.theme_id is None and data.kind == ActivityKind.themed_day:
-        # A monthly themed activity belongs to its month's theme.
-        local = to_local(data.starts_at)
-        data.theme_id = db.session.scalar(
-            select(MonthlyTheme.id).where(MonthlyTheme.year == local.year, MonthlyTheme.month == local.month)
-        )
-    if _org_of_kind(data.host_id, (), "host_id") is None:
-        raise ValidationFailed(_("This field is required."), "host_id")
-    _org_of_kind(data.alliance_id, (OrgKind.alliance,), "alliance_id")
-    _org_of_kind(data.site_id, (OrgKind.enterprise,), "site_id")
-    if data.organiser_id is not None and db.session.get(Person, data.organiser_id) is None:
-        raise ValidationFailed(_("Not a valid choice."), "organiser_id")
-    ids = sorted(set(data.cohost_ids))
-    cohosts = list(db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))) if ids else []
-    if len(cohosts) != len(ids):
-        raise ValidationFailed(_("Not a valid choice."), "cohost_ids")
-    return cohosts
-
-
-def attending_org_ids(data: ActivityInput) -> list[int]:
-    """The organisations that must be present: co-hosts, the visited enterprise, a non-committee host."""
-    ids = set(data.cohost_ids)
-    if data.site_id:
-        ids.add(data.site_id)
-    host = db.session.get(Organisation, data.host_id)
-    if host is not None and host.kind != OrgKind.committee:
-        ids.add(host.id)
-    return sorted(ids)
-
-
-def check_conflicts(
-    data: ActivityInput, exclude_id: int | None, override_reason: str | None
-) -> list[str]:
-    """Refuse a taken venue (unless overridden with a reason); return warnings for the rest."""
-    taken = venue_conflicts(data.venue_id, data.starts_at, data.ends_at, exclude_id)
-    if taken and not (override_reason and override_reason.strip()):
-        names = "、".join(f"{a.title}（{format_range(a.starts_at, a.ends_at)}）" for a in taken[:3])
-        raise VenueTaken(
-            _("The venue is already taken at this time by: %(activities)s.", activities=names), taken
-        )
-    warnings: list[str] = []
-    busy = organisation_conflicts(attending_org_ids(data), data.starts_at, data.ends_at, exclude_id)
-    if busy:
-        orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(busy)))}
-        for org_id, activities in busy.items():
-            warnings.append(
-                _(
-                    "%(organisation)s is already at an overlapping activity: %(activities)s.",
-                    organisation=orgs[org_id].display_name,
-                    activities="、".join(a.title for a in activities[:3]),
-                )
-            )
-    room = venue_capacity(data.venue_id)
-    if data.capacity and room and data.capacity > room:
-        warnings.append(
-            _("The capacity (%(capacity)d) is above the venue's (%(room)d).", capacity=data.capacity, room=room)
-        )
-    if data.theme_id is not None:
-        theme = db.session.get(MonthlyTheme, data.theme_id)
-        local = to_local(data.starts_at)
-        if theme is not None and (theme.year, theme.month) != (local.year, local.month):
-            warnings.append(_("The monthly theme belongs to another month."))
-    return warnings
+def _refusal_for(activity: Activity):
+    """What to raise when PostgreSQL refuses the activity's venue and time."""
+    return lambda: venue_taken(activity.venue_id, activity.starts_at, activity.ends_at, activity.id)
 
 
 def _plain_cohosts(orgs: list[Organisation]) -> list[int]:
@@ -276,13 +77,15 @@ def create_activity(
     note = _overridden(data, None, override_reason)  # before the new row can find itself
     activity = Activity(
         **data.columns(), status=ActivityStatus.draft, sequence=0, created_at=now, updated_at=now,
-        series=series, recurrence_id=recurrence_id,
+        series=series, recurrence_id=recurrence_id, venue_override=note is not None,
     )
     activity.cohosts = cohosts
     db.session.add(activity)
     db.session.flush()
     changes = {key: [None, value] for key, value in data.columns().items() if value is not None}
     changes["cohosts"] = [None, _plain_cohosts(cohosts)]
+    if activity.venue_override:
+        changes["venue_override"] = [None, True]
     record(activity, "create", changes, note=note, now=now)
     return SaveResult(activity, warnings)
 
@@ -307,23 +110,22 @@ def update_activity(
     action: str = "update", note: str | None = None,
 ) -> SaveResult:
     """Save changes; SEQUENCE grows only when time or place of a sent activity changed."""
+    activity = lock_activity(activity)
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.completed):
         raise ValidationFailed(_("A cancelled or completed activity can no longer be changed."))
     cohosts = validate_activity(data)
     warnings = check_conflicts(data, activity.id, override_reason)
     override_note = _overridden(data, activity.id, override_reason)
-    values = data.columns()
+    values = {**data.columns(), "venue_override": override_note is not None}
     if activity.organiser_id is not None and values.get("organiser_id") is None:
         values.pop("organiser_id")
-    changes = diff(activity, values)
-    if _plain_cohosts(activity.cohosts) != _plain_cohosts(cohosts):
-        changes["cohosts"] = [_plain_cohosts(activity.cohosts), _plain_cohosts(cohosts)]
-        activity.cohosts = cohosts
-    if not changes:
-        return SaveResult(activity, warnings)
-    visible = _bump(activity, changes)
-    activity.updated_at = now
-    db.session.flush()
+    with venue_clash_refused(_refusal_for(activity)):
+        changes = _apply(activity, values, cohosts)
+        if not changes:
+            return SaveResult(activity, warnings)
+        visible = _bump(activity, changes)
+        activity.updated_at = now
+        db.session.flush()
     notes = [n for n in (note, override_note) if n]
     record(activity, action, changes, note="；".join(notes) or None, now=now)
     if visible:
@@ -331,6 +133,15 @@ def update_activity(
     elif activity.status == ActivityStatus.published and any(k in changes for k in REMINDER_SETTINGS):
         activity_reminders_changed.send(activity, now=now, changes=changes)
     return SaveResult(activity, warnings)
+
+
+def _apply(activity: Activity, values: dict[str, Any], cohosts: list[Organisation]) -> dict[str, list[Any]]:
+    """Set the new values and co-hosts; return {field: [old, new]} of what changed."""
+    changes = diff(activity, values)
+    if _plain_cohosts(activity.cohosts) != _plain_cohosts(cohosts):
+        changes["cohosts"] = [_plain_cohosts(activity.cohosts), _plain_cohosts(cohosts)]
+        activity.cohosts = cohosts
+    return changes
 
 
 def deadline_for(data: ActivityInput, starts_at: datetime) -> datetime | None:
@@ -358,6 +169,7 @@ def reschedule_activity(
     override_reason: str | None = None,
 ) -> SaveResult:
     """Postpone or move an activity; the reason is shown on its page and kept in the audit log."""
+    activity = lock_activity(activity)
     data = input_of(activity)
     data.answer_deadline = deadline_for(data, starts_at)  # moves with the activity
     data.starts_at, data.ends_at = starts_at, ends_at
@@ -373,11 +185,13 @@ def reschedule_activity(
 
 def publish_activity(activity: Activity, *, now: datetime) -> Activity:
     """Draft → published. Drafts were never sent, so SEQUENCE stays as it is (0)."""
+    activity = lock_activity(activity)
     if activity.status != ActivityStatus.draft:
         raise ValidationFailed(_("Only a draft can be published."))
-    activity.status = ActivityStatus.published
-    activity.updated_at = now
-    db.session.flush()
+    with venue_clash_refused(_refusal_for(activity)):
+        activity.status = ActivityStatus.published
+        activity.updated_at = now
+        db.session.flush()
     record(activity, "publish", {"status": ["draft", "published"]}, now=now)
     activity_published.send(activity, now=now)
     return activity
@@ -387,6 +201,7 @@ def cancel_activity(activity: Activity, *, reason: str, now: datetime) -> Activi
     """Cancel with a reason; a sent activity's SEQUENCE grows so calendars strike it through."""
     if not reason or not reason.strip():
         raise ValidationFailed(_("Give the reason for cancelling."), "reason")
+    activity = lock_activity(activity)
     if activity.status not in (ActivityStatus.draft, ActivityStatus.published):
         raise ValidationFailed(_("Only a draft or published activity can be cancelled."))
     old = activity.status
@@ -405,6 +220,7 @@ def cancel_activity(activity: Activity, *, reason: str, now: datetime) -> Activi
 
 def complete_activity(activity: Activity, *, now: datetime) -> Activity:
     """Published → completed once it has started. The calendar entry does not change (no SEQUENCE)."""
+    activity = lock_activity(activity)
     if activity.status != ActivityStatus.published:
         raise ValidationFailed(_("Only a published activity can be marked completed."))
     if activity.starts_at > now:

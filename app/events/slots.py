@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 
 from app.core.clock import display_zone
 from app.core.errors import ValidationFailed
-from app.core.workdays import calendar_known, is_working_day
+from app.events.checks import EARLIEST, LATEST
 from app.events.conflicts import busy_intervals
-from app.events.services import EARLIEST, LATEST
+from app.workcal.calendar import YearCalendar
+from app.workcal.services import year_calendar
 
 DEFAULT_WORKING_HOURS = "09:00-12:00,14:00-17:30"
 MAX_RANGE_DAYS = 366
@@ -20,14 +21,15 @@ MAX_RANGE_DAYS = 366
 
 @dataclass
 class SlotSearch:
-    """The earliest free slots, and the days on which only Monday–Friday could be assumed."""
+    """The earliest free slots, and the working calendar of each year in the searched dates (official or provisional)."""
 
     slots: list[tuple[datetime, datetime]] = field(default_factory=list)
-    guessed_days: list[date] = field(default_factory=list)
+    calendars: list[YearCalendar] = field(default_factory=list)
 
     @property
-    def calendar_guessed(self) -> bool:
-        return bool(self.guessed_days)
+    def provisional_years(self) -> list[int]:
+        """Searched years whose make-up days are not known yet (statutory holidays computed from the law)."""
+        return [calendar.year for calendar in self.calendars if not calendar.official]
 
 
 def parse_working_hours(text: str | None) -> list[tuple[time, time]]:
@@ -75,12 +77,10 @@ def find_slots(
     range_start = max(datetime.combine(date_from, time.min, tzinfo=zone), EARLIEST)
     range_end = min(datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone), LATEST)
     busy = busy_intervals(venue_id, org_ids or [], range_start, range_end, exclude_id)
-    result = SlotSearch()
+    result = SlotSearch(calendars=[year_calendar(year) for year in range(date_from.year, date_to.year + 1)])
     day = date_from
     while day <= date_to and len(result.slots) < limit:
-        if not calendar_known(day):
-            result.guessed_days.append(day)
-        if is_working_day(day):
+        if year_calendar(day.year).is_working_day(day):
             for window_start, window_end in windows:
                 start = datetime.combine(day, window_start, tzinfo=zone)
                 last = datetime.combine(day, window_end, tzinfo=zone)

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.core.clock import utcnow
+from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.feeds import services
 from app.orgs.models import Organisation, OrgKind, Person
@@ -34,14 +35,20 @@ def url_command(org_name, email, alliance_name, department_name, public_feed):
     if public_feed:
         click.echo(services.feed_url(services.public_feed_path()))
         return
-    now = utcnow()
+    with unit_of_work():
+        token = _cli_token(org_name, email, alliance_name, department_name, utcnow())
+    click.echo(current_app.config["BASE_URL"].rstrip("/") + services.feed_path(token))
+
+
+def _cli_token(org_name, email, alliance_name, department_name, now) -> str:
+    """The CLI feed token of the person or organisation named (flushes)."""
     if email:
         person = db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
         if person is None:
             person = db.session.scalar(select(Person).where(Person.email == email.strip()))
         if person is None:
             raise click.ClickException(f"No person with e-mail {email}.")
-        token = services.cli_token(person=person, now=now)
+        return services.cli_token(person=person, now=now)
     else:
         name = org_name or alliance_name or department_name
         statement = select(Organisation).where(Organisation.name == name)
@@ -52,6 +59,4 @@ def url_command(org_name, email, alliance_name, department_name, public_feed):
         organisation = db.session.scalar(statement)
         if organisation is None:
             raise click.ClickException(f"No such organisation: {name}.")
-        token = services.cli_token(organisation=organisation, now=now)
-    db.session.commit()
-    click.echo(current_app.config["BASE_URL"].rstrip("/") + services.feed_path(token))
+        return services.cli_token(organisation=organisation, now=now)

@@ -1,4 +1,4 @@
-"""What each feed contains, its cheap version key, and the cached rendering.
+"""What each feed contains, its cheap version key, and its rendering (cached by app/feeds/cache.py).
 
 A poll costs one indexed query: the token (joined with its subject's kind) together with the
 feed_state row, whose generation database triggers bump on every change that can alter any
@@ -18,8 +18,6 @@ sum(id), max(updated_at) plus the related tables' max(updated_at)): slower, stil
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime as http_date
@@ -35,10 +33,11 @@ from sqlalchemy.orm import selectinload
 
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
 from app.extensions import db
-from app.feeds.ical import build_calendar, build_vevent, calendar_zone
 from app.feeds.models import FeedKind, FeedState
+from app.ical.builder import build_calendar, build_vevent, calendar_zone
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
+from app.problems.models import FollowUp, Problem
 
 PUBLIC = "public"
 CANCELLED_KEPT_DAYS = 30
@@ -88,8 +87,6 @@ def department_problem_visits(department_id: int) -> Select:
 
     Migration 0710 bumps feed_state when a problem's department or a follow-up link changes.
     """
-    from app.problems.models import FollowUp, Problem
-
     return (
         select(FollowUp.activity_id)
         .join(Problem, Problem.id == FollowUp.problem_id)
@@ -357,68 +354,3 @@ def etag_of(body: bytes) -> str:
 def http_last_modified(value: datetime) -> str:
     """An HTTP date."""
     return http_date(value.astimezone(UTC), usegmt=True)
-
-
-# -- the cache -----------------------------------------------------------------
-
-class FeedCache:
-    """A small thread-safe LRU of version key → rendered feed, bounded in bytes."""
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple, FeedBody] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> FeedBody | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, value: FeedBody) -> None:
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old.body)
-            self._entries[key] = value
-            self._bytes += len(value.body)
-            while self._bytes > self.max_bytes and len(self._entries) > 1:
-                _key, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-def feed_cache() -> FeedCache:
-    """The app's feed cache (one per process)."""
-    cache = current_app.extensions.get("linghang_feed_cache")
-    if cache is None:
-        cache = FeedCache(int(current_app.config.get("FEED_CACHE_BYTES", 64 * 1024 * 1024)))
-        current_app.extensions["linghang_feed_cache"] = cache
-    return cache
-
-
-def current_feed(
-    scope: FeedScope, now: datetime, state: tuple | None = None
-) -> tuple[FeedVersion, FeedBody | None]:
-    """The feed's version and, when this process has rendered it already, the cached body."""
-    version = feed_version(scope, now, state)
-    return version, feed_cache().get(version.key)
-
-
-def feed_body(scope: FeedScope, now: datetime) -> FeedBody:
-    """The feed's bytes: from the cache when the version is unchanged, else rebuilt and cached."""
-    version, cached = current_feed(scope, now)
-    if cached is not None:
-        return cached
-    rendered = render_feed(scope, now, version.changed_at)
-    feed_cache().put(version.key, rendered)
-    return rendered

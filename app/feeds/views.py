@@ -11,7 +11,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -27,25 +26,24 @@ from werkzeug.http import parse_date
 
 from app.auth.access import any_role, public
 from app.core.clock import utcnow
-from app.core.errors import ValidationFailed
-from app.core.forms import show_failure
+from app.core.unit_of_work import flash_after_commit
+from app.core.views import save_or_show
 from app.events.models import Activity
 from app.events.queries import visible_activity_or_404
 from app.extensions import db
 from app.feeds import services
+from app.feeds.cache import current_feed, feed_cache
 from app.feeds.content import (
     PUBLIC,
     FeedBody,
     FeedScope,
-    current_feed,
     etag_of,
-    feed_cache,
     http_last_modified,
     render_feed,
 )
 from app.feeds.forms import NewTokenForm, TokenActionForm
-from app.feeds.ical import build_calendar, build_vevent, calendar_zone
 from app.feeds.models import FeedToken
+from app.ical.builder import build_calendar, build_vevent, calendar_zone
 from app.orgs.models import Organisation, Person
 
 bp = Blueprint("feeds", __name__)
@@ -103,8 +101,7 @@ def feed(token: str):
     target = services.find_poll_target(token)
     if target is None:
         abort(404)
-    if services.record_poll(target, utcnow()):
-        db.session.commit()
+    services.record_poll(target, utcnow())
     return serve_feed(target.scope, target.state)
 
 
@@ -238,9 +235,10 @@ def _subscribe_page(form: NewTokenForm):
     )
 
 
-def _show_once(token: FeedToken, plain: str):
+def _show_once(token: FeedToken, plain: str) -> str:
+    """Keep a new link's address for the next page view only; the URL of that page."""
     session[ONCE_KEY] = {"id": token.id, "token": plain}
-    return redirect(url_for("feeds.subscribe") + "#new-link")
+    return url_for("feeds.subscribe") + "#new-link"
 
 
 @bp.post("/subscribe")
@@ -251,17 +249,16 @@ def subscribe_create():
     form.subject.choices = _subject_choices()
     if form.validate_on_submit():
         organisation, person = _subject(form.subject.data)
-        try:
-            token, plain = services.create_token(
+        created = save_or_show(
+            form,
+            lambda: services.create_token(
                 current_user, form.name.data, organisation=organisation, person=person, now=utcnow()
-            )
-        except ValidationFailed as failure:
-            db.session.rollback()
-            show_failure(form, failure)
-        else:
-            db.session.commit()
-            flash(_("The subscription link was created. Copy it now: it is shown only once."), "success")
-            return _show_once(token, plain)
+            ),
+            lambda saved: _show_once(*saved),
+            _("The subscription link was created. Copy it now: it is shown only once."),
+        )
+        if created is not None:
+            return created
     return _subscribe_page(form), 400
 
 
@@ -279,14 +276,8 @@ def subscribe_revoke(token_id: int):
     token = _managed_token(token_id)
     if not TokenActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.revoke_token(current_user, token, utcnow())
-    except ValidationFailed as failure:
-        db.session.rollback()
-        flash(failure.message, "warning")
-    else:
-        db.session.commit()
-        flash(_("The link was revoked."), "info")
+    services.revoke_token(current_user, token, utcnow())
+    flash_after_commit(_("The link was revoked."), "info")
     return redirect(url_for("feeds.subscribe"))
 
 
@@ -297,13 +288,7 @@ def subscribe_rotate(token_id: int):
     token = _managed_token(token_id)
     if not TokenActionForm().validate_on_submit():
         abort(400)
-    try:
-        fresh, plain = services.rotate_token(current_user, token, utcnow())
-    except ValidationFailed as failure:
-        db.session.rollback()
-        flash(failure.message, "warning")
-        return redirect(url_for("feeds.subscribe"))
-    db.session.commit()
-    flash(_("A new link replaces the old one. Copy it now: it is shown only once."), "success")
-    return _show_once(fresh, plain)
+    fresh, plain = services.rotate_token(current_user, token, utcnow())
+    flash_after_commit(_("A new link replaces the old one. Copy it now: it is shown only once."), "success")
+    return redirect(_show_once(fresh, plain))
 

@@ -15,11 +15,12 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.feeds.ical import PARTSTAT, build_calendar, build_vevent
+from app.ical.builder import PARTSTAT, build_calendar, build_vevent
 from app.invitations.models import Invitation
 
-# kind → (iTIP method or None, subject template)
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
+# Outbox rows of these mails have the kind "invitation.<kind>" (see mailing.queue_mail).
+OUTBOX_KINDS = tuple(f"invitation.{kind}" for kind in KINDS)
 
 
 def answer_link(token: str) -> str:

@@ -1,39 +1,35 @@
 """Delivering due outbox messages over SMTP.
 
-The dispatcher is an edge like a request: it commits. The claim (status → sending, with a
-lease) is committed before any SMTP exchange, and each message's outcome right after its own
-exchange, so a crash leaves at most the message in flight to be sent again after the lease —
-with the same Message-ID.
+The dispatcher is an edge like a request, but one pass is several units of work
+(`with unit_of_work():`), because an SMTP exchange cannot be rolled back: the claim (status →
+sending, with a lease) commits before any exchange; each claimed message then has its own unit
+that checks and builds it (a body built at send time commits before the exchange, so every
+retry sends the same bytes and answer-link token), and one that records the exchange's outcome
+right after it. A crash leaves at most the message in flight, sent again after the lease with
+the same Message-ID. Renderers and send-time checks come from the app's notice registry
+(app/mail/notices.py), filled by the features' register steps.
 """
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.notices import notices
 from app.mail.services import finalise
 
 LEASE = timedelta(minutes=5)
 # Wait before attempt n+1: 1 min, 5 min, 15 min, 1 h, then every 2 h.
 BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
-
-# Checks run just before sending; a check that returns True withdraws the message
-# (e.g. a reminder for an activity cancelled since it was queued).
-send_time_suppressors: list[Callable[[OutboxMessage], bool]] = []
-
-# Builders of messages queued in bulk without a body (raw == b""), by outbox kind: they build
-# the mail from the current state at send time, or return None to withdraw it.
-renderers: dict[str, Callable[[OutboxMessage, datetime], EmailMessage | None]] = {}
 
 
 @dataclass
@@ -54,7 +50,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim_due(now: datetime, limit: int = 100) -> list[int]:
-    """Take a lease on due messages (skipping rows another dispatcher holds) and commit the claim."""
+    """Take a lease on due messages (skipping rows another dispatcher holds); commits (its own unit)."""
     due = (
         select(OutboxMessage.id)
         .where(
@@ -70,14 +66,14 @@ def claim_due(now: datetime, limit: int = 100) -> list[int]:
     )
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if ids:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(status=OutboxStatus.sending, lease_until=now + LEASE)
-        )
-    db.session.commit()
+    with unit_of_work():
+        ids = list(db.session.scalars(due))
+        if ids:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=OutboxStatus.sending, lease_until=now + LEASE)
+            )
     return ids
 
 
@@ -106,12 +102,18 @@ def _fail(row: OutboxMessage, error: str, now: datetime, report: DeliveryReport)
 
 
 def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
-    """Build a bulk-queued message now; False when it is withdrawn (or failed to build)."""
+    """Build a bulk-queued message now; False when it is withdrawn (or failed to build).
+
+    A kind without a renderer is a wiring fault, not a withdrawal: the message fails visibly
+    (retried, then shown as given up) instead of silently disappearing.
+    """
     if row.raw:
         return True
-    renderer = renderers.get(row.kind)
+    renderer = notices().renderers.get(row.kind)
     try:
-        message = renderer(row, now) if renderer is not None else None
+        if renderer is None:
+            raise LookupError(f"no renderer registered for outbox kind {row.kind!r}")
+        message = renderer(row, now)
     except Exception as error:  # a broken builder must not stop the other messages
         current_app.logger.exception("building outbox message %s failed", row.id)
         _fail(row, f"{type(error).__name__}: {error}", now, report)
@@ -126,51 +128,73 @@ def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
     return True
 
 
+def _withdraw(row: OutboxMessage, report: DeliveryReport) -> None:
+    if row.status == OutboxStatus.sending:
+        row.status = OutboxStatus.cancelled
+        row.lease_until = None
+        report.withdrawn += 1
+
+
+def _prepare(message_id: int, now: datetime, report: DeliveryReport) -> OutboxMessage | None:
+    """Check and build one claimed message (its own unit of work); None when it is not to be sent."""
+    with unit_of_work():
+        row = db.session.get(OutboxMessage, message_id)
+        if row is None or row.status != OutboxStatus.sending:
+            return None
+        if any(check(row) for check in notices().send_time_checks) or not _render(row, now, report):
+            _withdraw(row, report)
+            return None
+    return row
+
+
+class _Connection:
+    """One SMTP connection for a pass, opened at the first message and again after a drop."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, row: OutboxMessage) -> None:
+        if self.smtp is None:
+            self.smtp = _connect()
+        try:
+            self.smtp.sendmail(current_app.config["MAIL_DEFAULT_SENDER"], [row.recipient], row.raw)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.smtp = None
+            raise
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+
+
+def _send(row: OutboxMessage, connection: _Connection, now: datetime, report: DeliveryReport) -> None:
+    """One SMTP exchange; its outcome commits right after it (its own unit of work)."""
+    with unit_of_work():
+        try:
+            connection.send(row)
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            _fail(row, f"{type(error).__name__}: {error}", now, report)
+            return
+        row.status = OutboxStatus.sent
+        row.sent_at = now
+        row.attempts += 1
+        row.lease_until = None
+        row.last_error = None
+        report.sent += 1
+
+
 def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
     """Send every due message once; failures are retried later and finally shown as given up."""
     report = DeliveryReport()
     ids = claim_due(now, limit)
     report.claimed = len(ids)
-    if not ids:
-        return report
-    connection: smtplib.SMTP | None = None
+    connection = _Connection()
     try:
         for message_id in ids:
-            row = db.session.get(OutboxMessage, message_id)
-            if row is None or row.status != OutboxStatus.sending:
-                continue
-            built_before = bool(row.raw)
-            if any(check(row) for check in send_time_suppressors) or not _render(row, now, report):
-                if row.status == OutboxStatus.sending:
-                    row.status = OutboxStatus.cancelled
-                    row.lease_until = None
-                    report.withdrawn += 1
-                db.session.commit()
-                continue
-            if not built_before:
-                # Build once: the body (and whatever its builder wrote, e.g. an answer-link token)
-                # commits before the SMTP exchange, so every later attempt sends the same bytes.
-                db.session.commit()
-            try:
-                if connection is None:
-                    connection = _connect()
-                connection.sendmail(
-                    current_app.config["MAIL_DEFAULT_SENDER"], [row.recipient], row.raw
-                )
-            except (TimeoutError, smtplib.SMTPException, OSError) as error:
-                if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
-                    connection = None
-                _fail(row, f"{type(error).__name__}: {error}", now, report)
-            else:
-                row.status = OutboxStatus.sent
-                row.sent_at = now
-                row.attempts += 1
-                row.lease_until = None
-                row.last_error = None
-                report.sent += 1
-            db.session.commit()
+            row = _prepare(message_id, now, report)
+            if row is not None:
+                _send(row, connection, now, report)
     finally:
-        if connection is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.quit()
+        connection.close()
     return report

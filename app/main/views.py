@@ -9,9 +9,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.auth.access import any_role, public
-from app.auth.views import safe_next
 from app.core.clock import utcnow
 from app.core.database import database_answers
+from app.core.redirects import safe_next
 from app.events.models import Activity, ActivityStatus
 from app.events.queries import visible_activities
 from app.extensions import db

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -10,7 +10,9 @@ from sqlalchemy import or_, select
 from app.auth.access import roles_required
 from app.auth.models import Role, User
 from app.auth.services import check_admin_remains, check_may_manage
+from app.core.offsets import check_offsets
 from app.core.pagination import paginate
+from app.core.unit_of_work import flash_after_commit
 from app.core.views import form_page
 from app.extensions import db
 from app.orgs import services
@@ -25,7 +27,6 @@ from app.orgs.models import (
     Person,
     Venue,
 )
-from app.reminders.services import check_offsets
 
 bp = Blueprint("orgs", __name__)
 staff = roles_required(Role.organiser)
@@ -34,8 +35,7 @@ staff = roles_required(Role.organiser)
 def toggle_active(entity, active: bool, endpoint: str, **values):
     """Deactivate or reactivate a record and go back to its page."""
     services.set_active(entity, active)
-    db.session.commit()
-    flash(_("Reactivated.") if active else _("Deactivated: it is kept but no longer offered."), "info")
+    flash_after_commit(_("Reactivated.") if active else _("Deactivated: it is kept but no longer offered."), "info")
     return redirect(url_for(endpoint, **values))
 
 

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from flask import current_app, has_app_context
 
 from app.core.clock import display_zone
-from app.core.workdays import add_working_days
 from app.problems.models import ProblemCategory
+from app.workcal.services import add_working_days
 
 # Working days a department has, per category (PROBLEM_DEADLINE_DAYS overrides, e.g. "tax=5").
 DEFAULT_DEADLINE_DAYS = {

@@ -14,6 +14,9 @@
 Times of day are PROBLEM_REMIND_HOUR (9) o'clock in the display zone. Resolving, returning,
 withdrawing or closing the problem plans nothing, so its pending reminders are suppressed; the
 "problem" subject check below catches a change made without re-planning at send time.
+
+`register(app)` (called by create_app's register_features) connects the follow-up visit
+receivers and adds the subject check and the mail builders to the app's notice registry.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, literal, or_, select
@@ -29,14 +32,16 @@ from sqlalchemy import and_, exists, literal, or_, select
 from app.auth.models import Role, User
 from app.core.clock import display_zone
 from app.core.i18n import format_dt
-from app.core.workdays import is_working_day
 from app.events.models import Activity, ActivityStatus
+from app.events.signals import activity_published, activity_updated
 from app.extensions import db
+from app.mail.messages import MAIL_LOCALE, text_message
+from app.mail.notices import notices_of
 from app.orgs.models import Person
 from app.problems.models import FollowUp, Problem, ProblemStatus, ProblemStep
-from app.reminders import emails
-from app.reminders import services as reminders
+from app.reminders import planning as reminders
 from app.reminders.models import Reminder, ReminderKind, SubjectType
+from app.workcal.services import is_working_day
 
 WITH_DEPARTMENT = (ProblemStatus.assigned, ProblemStatus.in_progress)
 DEADLINE_KINDS = (ReminderKind.problem_due.value, ReminderKind.problem_overdue.value, ReminderKind.problem_escalation.value)
@@ -206,7 +211,7 @@ def problem_mail(reminder: Reminder, now: datetime) -> EmailMessage | None:
     person = db.session.get(Person, reminder.person_id) if reminder.person_id else None
     link = problem_link(problem.id)
     visit = db.session.get(Activity, reminder.activity_id) if reminder.activity_id else None
-    with force_locale(emails.MAIL_LOCALE):
+    with force_locale(MAIL_LOCALE):
         enterprise = problem.enterprise.name
         intro = {
             ReminderKind.problem_due.value: _("Problem no. %(id)d assigned to your department is due soon; please resolve it before the deadline."),
@@ -236,7 +241,7 @@ def problem_mail(reminder: Reminder, now: datetime) -> EmailMessage | None:
             ReminderKind.follow_up_due.value: _("Follow-up visit due: %(enterprise)s (no. %(id)d)"),
         }
         subject = subjects[reminder.kind] % {"enterprise": enterprise, "id": problem.id}
-    return emails._message(person.name if person else reminder.email, person.email if person and person.email else reminder.email, subject, lines, link)
+    return text_message(person.name if person else reminder.email, person.email if person and person.email else reminder.email, subject, lines, link)
 
 
 def _visit_changed(sender: Activity, now: datetime, **_kwargs) -> None:
@@ -246,15 +251,11 @@ def _visit_changed(sender: Activity, now: datetime, **_kwargs) -> None:
         plan_problem(problem, now)
 
 
-def install() -> None:
-    """Register the subject check, the mail builders and the visit receivers (idempotent; done on import)."""
-    from app.events.signals import activity_published, activity_updated
-
+def register(app: Flask) -> None:
+    """Connect the visit receivers; add the subject check and the mail builders to the registry."""
     activity_published.connect(_visit_changed, weak=False)
     activity_updated.connect(_visit_changed, weak=False)
-    reminders.register_subject_check(SubjectType.problem.value, problem_still_wanted)
+    registry = notices_of(app)
+    registry.add_subject_check(SubjectType.problem.value, problem_still_wanted)
     for kind in (ReminderKind.problem_due, ReminderKind.problem_overdue, ReminderKind.problem_escalation, ReminderKind.follow_up_due):
-        emails.builders[kind.value] = problem_mail
-
-
-install()
+        registry.add_reminder_builder(kind.value, problem_mail)

@@ -13,9 +13,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.core.clock import utcnow
-from app.extensions import db
+from app.core.unit_of_work import unit_of_work
 from app.reminders import scheduler
-from app.reminders.services import plan_upcoming
+from app.reminders.planning import plan_upcoming
 
 reminders_cli = AppGroup("reminders", help="Reminders: plan and sweep by hand.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process that sends reminders and mail.")
@@ -32,8 +32,8 @@ def sweep_command() -> None:
 @click.option("--days", default=365, show_default=True, help="How far ahead to look.")
 def plan_command(days: int) -> None:
     """Recompute the reminders of every published activity that has not started."""
-    planned = plan_upcoming(utcnow(), timedelta(days=days))
-    db.session.commit()
+    with unit_of_work():
+        planned = plan_upcoming(utcnow(), timedelta(days=days))
     click.echo(f"planned {planned} activities")
 
 

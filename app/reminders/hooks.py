@@ -1,9 +1,16 @@
-"""Wiring: activity signals recompute or suppress reminders; the outbox builds and re-checks them."""
+"""Wiring of the reminders feature: `register(app)` (called by create_app) connects the activity
+and invitation signals that re-plan or suppress reminders, and registers with the app's notice
+registry the outbox renderer of reminder rows, their send-time check, the invitation subject
+check, the builders of the invitation reminder mails and the outbox page's reminder panel."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+
+from flask import Flask, render_template
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from app.events.models import Activity, ActivityStatus
 from app.events.signals import (
@@ -14,18 +21,30 @@ from app.events.signals import (
     activity_updated,
 )
 from app.extensions import db
-from app.mail import dispatch
+from app.invitations.signals import answer_changed, invitations_sent
 from app.mail.models import OutboxMessage
-from app.reminders import emails, services
-from app.reminders.models import Reminder, ReminderStatus
+from app.mail.notices import notices, notices_of
+from app.reminders import emails, planning, sweep
+from app.reminders.models import (
+    DEDUPE_PREFIX,
+    OUTBOX_KIND,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SubjectType,
+)
+
+
+class MissingReminderBuilder(LookupError):
+    """A due reminder whose kind has no builder: a wiring fault, never a withdrawal."""
 
 
 def reminder_of(row: OutboxMessage) -> Reminder | None:
     """The reminder an outbox row was queued for."""
     key = row.dedupe_key or ""
-    if row.kind != services.OUTBOX_KIND or not key.startswith(services.DEDUPE_PREFIX):
+    if row.kind != OUTBOX_KIND or not key.startswith(DEDUPE_PREFIX):
         return None
-    number = key.removeprefix(services.DEDUPE_PREFIX)
+    number = key.removeprefix(DEDUPE_PREFIX)
     return db.session.get(Reminder, int(number)) if number.isdigit() else None
 
 
@@ -37,48 +56,84 @@ def _suppress(reminder: Reminder, note: str) -> None:
 def reminder_withdrawn(row: OutboxMessage) -> bool:
     """Send-time check: a reminder whose activity was cancelled (or whose invitee declined) is not sent."""
     reminder = reminder_of(row)
-    if reminder is None or services.still_wanted(reminder, None):
+    if reminder is None or sweep.still_wanted(reminder, None):
         return False
     _suppress(reminder, "withdrawn at send time")
     return True
 
 
 def render_reminder(row: OutboxMessage, now: datetime) -> EmailMessage | None:
-    """Build a reminder mail from the current state of its subject, or withdraw it."""
+    """Build a reminder mail from the current state of its subject, or withdraw it.
+
+    A kind without a builder raises MissingReminderBuilder: the dispatcher records the failure
+    (retried, then shown as given up) instead of treating the reminder as withdrawn.
+    """
     reminder = reminder_of(row)
     if reminder is None:
         return None
-    if not services.still_wanted(reminder, now):
+    if not sweep.still_wanted(reminder, now):
         _suppress(reminder, "no longer wanted at send time")
         return None
-    builder = emails.builders.get(reminder.kind)
-    return builder(reminder, now) if builder is not None else None
+    builder = notices().reminder_builders.get(reminder.kind)
+    if builder is None:
+        raise MissingReminderBuilder(f"no builder registered for reminder kind {reminder.kind!r}")
+    return builder(reminder, now)
+
+
+def outbox_panel() -> str:
+    """The outbox page's block on reminders: how many wait, and those that could not be queued."""
+    reminder_counts = dict(db.session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
+    failed_reminders = list(
+        db.session.scalars(
+            select(Reminder).where(Reminder.status == ReminderStatus.failed).order_by(Reminder.due_at.desc()).limit(20)
+        )
+    )
+    return Markup(render_template(
+        "reminders/outbox_panel.html",
+        reminder_counts=reminder_counts,
+        failed_reminders=failed_reminders,
+        ReminderStatus=ReminderStatus,
+    ))
 
 
 def _published(sender: Activity, now: datetime, **_kwargs) -> None:
-    services.plan_for_activity(sender, now)
+    planning.plan_for_activity(sender, now)
 
 
 def _updated(sender: Activity, now: datetime, changes: dict | None = None, **_kwargs) -> None:
     if sender.status == ActivityStatus.published:
-        services.plan_for_activity(sender, now)
+        planning.plan_for_activity(sender, now)
 
 
 def _cancelled(sender: Activity, now: datetime, **_kwargs) -> None:
-    services.suppress_for_activity(sender, now, "cancelled")
+    planning.suppress_for_activity(sender, now, "cancelled")
 
 
 def _completed(sender: Activity, now: datetime, **_kwargs) -> None:
-    services.suppress_for_activity(sender, now, "completed")
+    planning.suppress_for_activity(sender, now, "completed")
 
 
-def install() -> None:
-    """Connect the receivers and register with the dispatcher (idempotent)."""
+def _invitations_sent(sender, now: datetime, **_kwargs) -> None:
+    planning.plan_for_invitations(list(sender), now)
+
+
+def _answer_changed(sender, now: datetime, **_kwargs) -> None:
+    planning.on_answer_changed(sender, now)
+
+
+def register(app: Flask) -> None:
+    """Connect the receivers and fill the app's notice registry (blinker keeps one connection each)."""
     activity_published.connect(_published, weak=False)
     activity_updated.connect(_updated, weak=False)
     activity_reminders_changed.connect(_updated, weak=False)
     activity_cancelled.connect(_cancelled, weak=False)
     activity_completed.connect(_completed, weak=False)
-    if reminder_withdrawn not in dispatch.send_time_suppressors:
-        dispatch.send_time_suppressors.append(reminder_withdrawn)
-    dispatch.renderers[services.OUTBOX_KIND] = render_reminder
+    invitations_sent.connect(_invitations_sent, weak=False)
+    answer_changed.connect(_answer_changed, weak=False)
+    registry = notices_of(app)
+    registry.add_renderer(OUTBOX_KIND, render_reminder)
+    registry.add_send_time_check(reminder_withdrawn)
+    registry.add_subject_check(SubjectType.invitation.value, planning.invitation_still_wanted)
+    registry.add_reminder_builder(ReminderKind.activity_upcoming.value, emails.activity_reminder)
+    registry.add_reminder_builder(ReminderKind.answer_nudge.value, emails.answer_nudge)
+    registry.add_outbox_panel(outbox_panel)

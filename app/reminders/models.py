@@ -13,6 +13,10 @@ from app.core.clock import utcnow
 from app.core.types import UTCDateTime, enum_column
 from app.extensions import db
 
+# Reminders reach the outbox as rows of this kind, with the dedupe key DEDUPE_PREFIX + reminder id.
+OUTBOX_KIND = "reminder"
+DEDUPE_PREFIX = "reminder-"
+
 
 class ReminderStatus(enum.StrEnum):
     pending = "pending"

@@ -29,9 +29,11 @@ from flask import Flask
 from sqlalchemy.pool import NullPool
 
 from app.core.clock import utcnow
+from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.mail.dispatch import deliver_due
-from app.reminders.services import plan_upcoming, sweep
+from app.reminders.planning import plan_upcoming
+from app.reminders.sweep import sweep
 
 log = logging.getLogger("linghang.scheduler")
 
@@ -55,17 +57,21 @@ class PlanClock:
 
 
 def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | None = None) -> dict[str, int]:
-    """One pass: (now and then) re-plan, sweep due reminders into the outbox, deliver what is due. Commits."""
+    """One pass: (now and then) re-plan, sweep due reminders into the outbox, deliver what is due.
+
+    Each step runs in units of work: the re-planning is one; the sweep and the delivery commit
+    per claim and per message (see app/reminders/sweep.py and app/mail/dispatch.py), because
+    their leases must survive a pass that dies half-way.
+    """
     with app.app_context():
         try:
             moment = now or utcnow()
             if plan_clock is not None and plan_clock.due(moment):
-                plan_upcoming(moment)
-                db.session.commit()
+                with unit_of_work():
+                    plan_upcoming(moment)
             swept = sweep(moment)
             delivered = deliver_due(moment, limit=500)
         except Exception:
-            db.session.rollback()
             log.exception("pass failed; the next pass retries")
             raise
         finally:

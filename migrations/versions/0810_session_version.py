@@ -1,7 +1,7 @@
 """user_account.session_version: sessions and remember-me cookies that can be revoked
 
 Revision ID: 0810
-Revises: 0710
+Revises: 0820
 Create Date: 2026-11-30 08:20:00
 
 Flask-Login keeps "<account id>:<session version>" in the session and the remember-me cookie;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0810'
-down_revision = '0710'
+down_revision = '0820'
 branch_labels = None
 depends_on = None
 

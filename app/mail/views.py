@@ -11,14 +11,13 @@ from app.auth.access import roles_required
 from app.auth.models import Role
 from app.core.clock import utcnow
 from app.core.pagination import paginate
+from app.core.unit_of_work import flash_after_commit
 from app.extensions import db
 from app.mail.models import OUTBOX_STATUS_LABELS, OutboxMessage, OutboxStatus
+from app.mail.notices import notices
 from app.mail.services import retry_now
-from app.reminders import hooks
-from app.reminders.models import Reminder, ReminderStatus
 
-bp = Blueprint("reminders", __name__)
-hooks.install()
+bp = Blueprint("mail", __name__)
 
 RETRYABLE = (OutboxStatus.failed, OutboxStatus.retrying)
 
@@ -36,19 +35,9 @@ def outbox():
     counts = dict(
         db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     )
-    reminder_counts = dict(
-        db.session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all()
-    )
-    failed_reminders = list(
-        db.session.scalars(
-            select(Reminder).where(Reminder.status == ReminderStatus.failed).order_by(Reminder.due_at.desc()).limit(20)
-        )
-    )
     return render_template(
-        "reminders/outbox.html",
-        reminder_counts=reminder_counts,
-        failed_reminders=failed_reminders,
-        ReminderStatus=ReminderStatus,
+        "mail/outbox.html",
+        panels=[panel() for panel in notices().outbox_panels],
         page=paginate(statement),
         status=status,
         counts=counts,
@@ -69,6 +58,5 @@ def retry(message_id: int):
         old = row.status.value
         retry_now(row, utcnow())
         record(row, "retry", {"status": [old, row.status.value]})
-        db.session.commit()
-        flash(_("The message will be sent again shortly."), "success")
-    return redirect(url_for("reminders.outbox", status=request.args.get("status") or None))
+        flash_after_commit(_("The message will be sent again shortly."), "success")
+    return redirect(url_for("mail.outbox", status=request.args.get("status") or None))
