@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.demo import data
-from app.demo.services import counts, load
+from app.demo.counts import counts
+from app.demo.services import load
 from app.events.models import Activity, ActivityKind
 from app.extensions import db
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, PartyBranch
