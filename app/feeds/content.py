@@ -299,7 +299,7 @@ def _day_start(now: datetime) -> datetime:
 
 
 def last_modified_of(activities: list[Activity], now: datetime, changed_at: datetime | None = None) -> datetime:
-    """The feed's last change, to the microsecond (see `http_last_modified` for the header).
+    """The feed's last change, to the microsecond (`last_modified_header` makes the header of it).
 
     The newest change among the feed's activities and what they show, and at least the start of
     the window's day (also for an empty feed): the window moves at local midnight, so a client
