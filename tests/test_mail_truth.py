@@ -5,7 +5,7 @@ Real SMTP (aiosmtpd) and an injected clock, on both databases."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import icalendar
 from sqlalchemy import select
@@ -14,11 +14,12 @@ from app.events import services as scheduling
 from app.events.models import ActivityStatus
 from app.extensions import db
 from app.ical.builder import last_changed
+from app.invitations import services as invitations
 from app.invitations.models import Answer, Invitation
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.reminders import sweep
-from tests.test_wiring import NOW, START, calendar_of, count, say, setup
+from tests.test_wiring import NOW, START, calendar_of, say, setup
 
 
 def statuses(kind: str) -> list[OutboxStatus]:
@@ -122,18 +123,16 @@ def test_a_waitlisted_invitee_is_told_so_and_is_never_accepted(app, smtp_server)
     assert db.session.get(Invitation, second.id).answer == Answer.accepted
 
 
-def test_the_invitation_is_stamped_when_it_is_queued_not_at_the_last_change(app, smtp_server):
-    activity, _invitations = setup(status=ActivityStatus.draft)
-    queued_at = NOW + timedelta(hours=2)
-    scheduling.publish_activity(activity, now=queued_at)
+def test_a_nudge_is_stamped_when_it_is_made_not_at_the_last_change(app, smtp_server):
+    activity, (first, _second) = setup()
+    dispatch.deliver_due(NOW)
+    smtp_server.messages.clear()
+    nudged_at = NOW + timedelta(days=2)
+    assert invitations.nudge(first, nudged_at)
     db.session.commit()
-    activity.updated_at = NOW - timedelta(days=3)  # a feed would show this as its DTSTAMP
-    db.session.commit()
-    dispatch.deliver_due(queued_at)
-    assert count(OutboxMessage, OutboxMessage.status == OutboxStatus.sent) == 2
-    for raw, message in zip((m[2] for m in smtp_server.messages), smtp_server.parsed(), strict=True):
-        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
-        event = icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
-        assert event.decoded("DTSTAMP") == queued_at.astimezone(UTC)
-        assert raw
-
+    assert dispatch.deliver_due(nudged_at).sent == 1
+    message = smtp_server.parsed()[0]
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    event = icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+    assert event.decoded("DTSTAMP") == nudged_at
+    assert activity.updated_at < nudged_at  # a feed would show the last change instead
