@@ -1,7 +1,7 @@
 """problem rating links: a resolved problem's enterprise rates it from a mailed link
 
 Revision ID: 0840
-Revises: 0820
+Revises: 0810
 Create Date: 2026-11-30 08:50:00
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0840'
-down_revision = '0820'
+down_revision = '0810'
 branch_labels = None
 depends_on = None
 
