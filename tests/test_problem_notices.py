@@ -156,3 +156,15 @@ def test_entry_from_a_visit_starts_with_the_visited_enterprise(app, client, logi
     assert re.search(rf'<option selected value="{enterprise.id}">|<option value="{enterprise.id}" selected>', html), html[:3000]
     other = client.get(f"/problems/new?activity={salon.id}").get_data(as_text=True)
     assert "selected" not in re.search(r'<select[^>]*id="enterprise".*?</select>', other, re.S).group(0)
+
+
+def test_a_mail_whose_news_is_no_longer_true_is_withdrawn_at_send_time(app, world, smtp_server):
+    department, enterprise, liaison, _contact, organiser = world
+    problem = services.record_problem(enterprise_id=enterprise.id, category=ProblemCategory.export, description="x", now=NOW, recorder=None)
+    transitions.assign(problem, organiser.person, department_id=department.id, deadline=None, note=None, now=NOW)
+    db.session.commit()
+    # Withdrawn by the enterprise before the outbox was sent: the 交办 mail is not delivered.
+    transitions.withdraw(problem, None, reason="已自行解决", now=NOW + timedelta(minutes=1))
+    report = dispatch.deliver_due(NOW + timedelta(minutes=2))
+    db.session.commit()
+    assert smtp_server.messages == [] and report.withdrawn == 1

@@ -3,7 +3,8 @@ enterprise, with a link to rate how it was resolved) and a problem raised throug
 waits for assignment (to the organisers).
 
 Each mail is queued in the outbox in the transaction of the step that caused it (`enqueue`
-flushes, never commits), so a refused step sends nothing. The rating link is the invitee's own
+flushes, never commits), so a refused step sends nothing; at send time `outdated` withdraws a
+mail whose news is no longer true. The rating link is the invitee's own
 answer-link feedback page when the problem came from an activity the enterprise was invited to
 and that page is still open; otherwise a token of its own (`RatingLink`: 256 random bits, only
 the sha256 kept, valid PROBLEM_RATING_LINK_DAYS days) that opens /problems/rate/<token>.
@@ -27,8 +28,14 @@ from app.mail.messages import MAIL_LOCALE, text_message
 from app.mail.notices import notices_of
 from app.mail.services import enqueue
 from app.orgs.models import Person
-from app.problems.models import Problem, RatingLink
-from app.problems.reminders import liaisons, organisers, problem_details, problem_link
+from app.problems.models import Problem, ProblemStatus, RatingLink
+from app.problems.reminders import (
+    WITH_DEPARTMENT,
+    liaisons,
+    organisers,
+    problem_details,
+    problem_link,
+)
 
 ASSIGNED = "problem.assigned"
 RESOLVED = "problem.resolved"
@@ -147,8 +154,30 @@ def notify_resolved(problem: Problem, now: datetime) -> None:
         )
 
 
+# What the problem must still be when its mail is sent; otherwise the mail is withdrawn.
+STILL_TRUE = {
+    ASSIGNED: lambda problem: problem.status in WITH_DEPARTMENT,
+    RESOLVED: lambda problem: problem.status == ProblemStatus.resolved and problem.satisfaction is None,
+    UNASSIGNED: lambda problem: problem.status == ProblemStatus.accepted,
+}
+
+
+def outdated(row) -> bool:
+    """Send-time check: a problem mail whose news is no longer true (e.g. assigned, then withdrawn
+    before delivery; rated before the 办结 mail went out) is withdrawn.
+
+    The problem's id is the second part of the dedupe key `_queue` gives every problem mail.
+    """
+    if row.kind not in STILL_TRUE:
+        return False
+    parts = (row.dedupe_key or "").split(":")
+    problem = db.session.get(Problem, int(parts[1])) if len(parts) == 4 and parts[1].isdigit() else None
+    return problem is None or not STILL_TRUE[row.kind](problem)
+
+
 def register(app: Flask) -> None:
-    """Declare the problem mails' outbox kinds (built when queued) in the app's notice registry."""
+    """Declare the problem mails' outbox kinds (built when queued) and their send-time check."""
     registry = notices_of(app)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, text_message)
+    registry.add_send_time_check(outdated)
