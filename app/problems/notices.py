@@ -48,7 +48,9 @@ def _queue(kind: str, problem: Problem, person: Person, subject: str, intro: str
     lines = [_("Dear %(name)s,", name=person.name), "", intro, *problem_details(problem)]
     lines += ["", link_line, "", _("This message was sent automatically by Linghang.")]
     message = text_message(person.name, person.email or "", subject, lines, link)
-    enqueue(message, kind=kind, now=now, activity_id=problem.activity_id, dedupe_key=f"{kind}:{problem.id}:{key}:{person.id}")
+    # No activity_id on the row: the activity checks at send time (cancelled, started) concern
+    # invitations, not a problem raised at an activity that is long over.
+    enqueue(message, kind=kind, now=now, dedupe_key=f"{kind}:{problem.id}:{key}:{person.id}")
 
 
 def _step_key(problem: Problem) -> str:
