@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.clock import display_zone
+from app.core.spreadsheets import csv_row, xlsx_row
 from app.events.models import Activity
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -97,9 +98,9 @@ def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
-    writer.writerow(head)
+    writer.writerow(csv_row(head))
     for count, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow(csv_row(row))
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -112,9 +113,9 @@ def xlsx_stream(sheets: list[tuple[str, list[str], Iterator[list]]]) -> Iterator
     workbook = Workbook(write_only=True)
     for title, head, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(head)
+        sheet.append(xlsx_row(sheet, head))
         for row in rows:
-            sheet.append(row)
+            sheet.append(xlsx_row(sheet, row))
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
