@@ -26,6 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
         register_models,
         register_features,
         check_notices,
+        register_inputs,
         register_blueprints,
         register_security,
         register_unit_of_work,
@@ -96,6 +97,13 @@ def check_notices(app: Flask) -> None:
     notices_of(app).check_complete(
         [kind.value for kind in ReminderKind], [*INVITATION_OUTBOX_KINDS, REMINDER_OUTBOX_KIND, *PROBLEM_OUTBOX_KINDS]
     )
+
+
+def register_inputs(app: Flask) -> None:
+    """Bounded path converters (<id:…>, <int:…>, <year:…>) for every blueprint's rules."""
+    from app.core.inputs import register_converters
+
+    register_converters(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -71,6 +71,7 @@ class Config:
         self.DATABASE_CONNECT_TIMEOUT = env_number("DATABASE_CONNECT_TIMEOUT", "5")
         self.DATABASE_STATEMENT_TIMEOUT = env_number("DATABASE_STATEMENT_TIMEOUT", "30000")
         self.HEALTHZ_TIMEOUT = env_number("HEALTHZ_TIMEOUT", "2000")
+        self.DATABASE_POOL_TIMEOUT = env_number("DATABASE_POOL_TIMEOUT", "10")
         self.SECRET_KEY = load_secret_key(instance)
         self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
@@ -137,6 +138,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "DATABASE_CONNECT_TIMEOUT": (1, 600),
     "DATABASE_STATEMENT_TIMEOUT": (0, 3_600_000),
     "HEALTHZ_TIMEOUT": (100, 60_000),
+    "DATABASE_POOL_TIMEOUT": (1, 600),
     "MAIL_PORT": (1, 65535),
     "MAIL_MAX_ATTEMPTS": (1, 100),
     "SCHEDULER_INTERVAL_SECONDS": (0.1, 86400),
@@ -214,3 +216,5 @@ class TestConfig(Config):
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # Tests log in hundreds of times from one address; tests/test_login_throttle.py lowers it.
         self.LOGIN_ADDRESS_LIMIT = "100000 per minute"
+        # Concurrency tests start up to 100 threads on a 15-connection pool of a busy machine.
+        self.DATABASE_POOL_TIMEOUT = 120

@@ -25,6 +25,7 @@ from tests import factories
 def test_attendee_feedback(app, client, login_as):
     enterprise = factories.organisation(OrgKind.enterprise)
     activity = factories.activity(status="completed")
+    factories.invitation(activity, factories.person(enterprise))
     resolved = factories.problem(enterprise, status="resolved", resolved_on=date(2026, 3, 9))
     db.session.commit()
     login_as("contact", org=enterprise)
@@ -45,6 +46,7 @@ def test_attendee_feedback(app, client, login_as):
 def test_feedback_service_refuses_other_enterprises_problems(app):
     a, b = factories.organisation(), factories.organisation()
     activity = factories.activity(status="completed")
+    factories.invitation(activity, factories.person(a))
     other = factories.problem(b, status="resolved")
     db.session.commit()
     with pytest.raises(ValidationFailed):

@@ -408,8 +408,11 @@ def test_contact_creates_a_link_shown_once_and_it_works(world, client, login_as)
         assert client_name in page
     assert world.e1.name in page and world.e2.name not in page
     response = client.post("/subscribe", data={"name": "办公室 Outlook", "subject": f"org:{world.e1.id}"})
-    assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The link is shown on the answer to the POST itself: nothing keeps it, not even the session.
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert page.split("/feeds/")[1].split(".ics")[0] not in repr(dict(session))
     token = db.session.scalar(select(FeedToken).where(FeedToken.created_by_id == contact.id))
     assert token.kind == FeedKind.organisation and token.organisation_id == world.e1.id
     https = [part for part in page.split('value="') if part.startswith("http://linghang.test/feeds/")][0].split('"')[0]
@@ -440,7 +443,7 @@ def test_liaison_may_subscribe_to_own_department_only(world, client, login_as):
     page = client.get("/subscribe").get_data(as_text=True)
     assert world.dept.name in page and world.e1.name not in page
     response = client.post("/subscribe", data={"name": "税务", "subject": f"org:{world.dept.id}"})
-    assert response.status_code == 302
+    assert response.status_code == 200
     token = db.session.scalar(select(FeedToken).where(FeedToken.name == "税务"))
     assert token.kind == FeedKind.department and token.organisation_id == world.dept.id
     assert client.post("/subscribe", data={"name": "x", "subject": f"org:{world.e1.id}"}).status_code == 400
@@ -451,7 +454,7 @@ def test_organiser_may_subscribe_to_any_organisation(world, client, login_as):
     page = client.get("/subscribe").get_data(as_text=True)
     assert all(o.name in page for o in (world.e1, world.e2, world.dept, world.alliance))
     response = client.post("/subscribe", data={"name": "联盟", "subject": f"org:{world.alliance.id}"})
-    assert response.status_code == 302
+    assert response.status_code == 200
     token = db.session.scalar(select(FeedToken).where(FeedToken.name == "联盟"))
     assert token.kind == FeedKind.alliance
 
@@ -469,12 +472,13 @@ def test_rotate_replaces_and_revoke_stops(world, client, login_as):
     db.session.commit()
     assert client.get(services.feed_path(plain)).status_code == 200
     response = client.post(f"/subscribe/{token.id}/rotate")
-    assert response.status_code == 302
-    page = client.get("/subscribe").get_data(as_text=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
     assert client.get(services.feed_path(plain)).status_code == 404
     fresh = db.session.scalar(select(FeedToken).where(FeedToken.revoked_at.is_(None), FeedToken.name == "手机"))
     assert fresh.id != token.id and fresh.person_id == contact.person_id
     new_path = "/feeds/" + page.split("/feeds/")[1].split('"')[0]
+    assert new_path not in client.get("/subscribe").get_data(as_text=True)  # shown once
     assert client.get(new_path).status_code == 200
     assert client.post(f"/subscribe/{fresh.id}/revoke").status_code == 302
     assert client.get(new_path).status_code == 404

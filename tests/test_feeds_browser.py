@@ -42,6 +42,6 @@ def test_contact_subscribes_on_a_phone(live_server, page):
     with urllib.request.urlopen(https) as response:
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
         assert b"X-WR-CALNAME:\xe9\xa2\x86\xe8\x88\xaa" in response.read()
-    page.reload()
+    page.goto(base_url + "/subscribe")
     assert page.locator("#new-link").count() == 0
     assert "我的手机" in page.content()

@@ -20,6 +20,7 @@ from app.mail import dispatch
 from app.orgs.models import OrgKind
 from tests import factories
 from tests.conftest import unavailable
+from tests.icalcheck import read_ha_ical
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -102,6 +103,10 @@ def check_calendar(message, recipient: str, method: str) -> icalendar.Event:
     assert parsed.vevent.summary.value == str(event["SUMMARY"])
     assert parsed.vevent.dtstart.value.astimezone(UTC) == event.decoded("DTSTART").astimezone(UTC)
     assert parsed.vevent.attendee.value.lower() == f"mailto:{recipient}"
+    # Home Assistant's ical, strict on value types
+    (ha_event,) = read_ha_ical(raw)
+    assert ha_event["uid"] == str(event["UID"]) and ha_event["summary"] == str(event["SUMMARY"])
+    assert ha_event["sequence"] == event["SEQUENCE"]
     # ical.js, a third parser (Thunderbird's)
     seen = read_with_icaljs(text)
     assert seen["method"] == method and len(seen["events"]) == 1

@@ -127,6 +127,7 @@ def test_resolution_of_an_activity_problem_links_the_answer_links_feedback_page(
 def test_a_problem_raised_through_feedback_mails_the_organisers(app, world, smtp_server):
     _department, enterprise, _liaison, contact, organiser = world
     activity = factories.activity(starts_at=NOW - timedelta(days=2))
+    factories.invitation(activity, contact)  # only invitees may give feedback
     db.session.refresh(contact)  # loaded before the pending feedback row exists
     services.record_attendee_feedback(activity, enterprise, contact, 4, None, [], {"category": ProblemCategory.financing, "description": "希望对接科技贷款"}, now=NOW)
     received = _deliver(smtp_server)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.core.inputs import arg_id, arg_text
 from app.core.pagination import paginate
 from app.core.permissions import roles_required
 from app.core.roles import Role
@@ -18,8 +19,8 @@ bp = Blueprint("audit", __name__)
 @roles_required(Role.organiser)
 def entries():
     """Audit entries, newest first, filterable by entity type and id."""
-    entity_type = request.args.get("type", "")
-    entity_id = request.args.get("id", type=int)
+    entity_type = arg_text("type", max_length=40) or ""
+    entity_id = arg_id("id")
     statement = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if entity_type:
         statement = statement.where(AuditEntry.entity_type == entity_type)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from app.auth.models import ROLE_LABELS, Role
+from app.core.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -23,14 +23,14 @@ def role_choices() -> list[tuple[str, str]]:
     return [(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     """Create an account for a person: role and first password."""
 
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
 
 
-class AccountEditForm(FlaskForm):
+class AccountEditForm(Form):
     """Change an account's role, status or password."""
 
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
@@ -40,7 +40,7 @@ class AccountEditForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     """Change one's own password."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])

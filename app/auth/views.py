@@ -14,6 +14,7 @@ from app.auth.models import Role, User
 from app.auth.services import authenticate, check_admin_remains, check_role_fits, create_account
 from app.auth.sessions import end_sessions
 from app.auth.throttle import LoginThrottled, admit_login_attempt, forget_failures
+from app.core.inputs import arg_text
 from app.core.pagination import paginate
 from app.core.redirects import safe_next
 from app.core.unit_of_work import flash_after_commit
@@ -64,7 +65,7 @@ def logout():
 @roles_required()
 def accounts():
     """List the accounts (administrators only)."""
-    query = request.args.get("q", "").strip()
+    query = arg_text("q") or ""
     statement = select(User).join(User.person).join(Person.organisation).order_by(Person.name)
     if query:
         like = f"%{query}%"
@@ -74,7 +75,7 @@ def accounts():
     return render_template("auth/accounts.html", page=paginate(statement), query=query)
 
 
-@bp.route("/people/<int:person_id>/account", methods=["GET", "POST"])
+@bp.route("/people/<id:person_id>/account", methods=["GET", "POST"])
 @roles_required()
 def account_create(person_id: int):
     """Give a person an account."""
@@ -108,7 +109,7 @@ def account_create(person_id: int):
     return render_template("auth/account_form.html", form=form, person=person, user=None)
 
 
-@bp.route("/accounts/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/accounts/<id:user_id>/edit", methods=["GET", "POST"])
 @roles_required()
 def account_edit(user_id: int):
     """Change an account's role, status or password."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+
+ONE_DAY = timedelta(days=1)
 
 
 def utcnow() -> datetime:
@@ -32,11 +34,13 @@ def local_to_utc(value: datetime) -> datetime:
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Return the UTC instants at which a display-zone day starts and the next begins."""
-    from datetime import timedelta
+    """Return the UTC instants at which a display-zone day starts and the next begins.
 
+    A day next to date.min or date.max is moved one day inward, so the arithmetic cannot overflow.
+    """
+    day = min(max(day, date.min + ONE_DAY), date.max - ONE_DAY)
     start = datetime.combine(day, time.min, tzinfo=display_zone())
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+    return start.astimezone(UTC), (start + ONE_DAY).astimezone(UTC)
 
 
 def local_today() -> date:

@@ -153,7 +153,8 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
         # How long a writer waits for another's lock before "database is locked".
         return {"connect_args": {"timeout": statement_ms / 1000 if statement_ms else 30.0}}
     return {
-        "pool_timeout": connect,
+        # Waiting for a free pooled connection is load, not an outage: its own, longer limit.
+        "pool_timeout": settings.get("DATABASE_POOL_TIMEOUT", connect),
         "connect_args": {
             "connect_timeout": max(MIN_CONNECT_TIMEOUT, math.ceil(connect)),
             "options": f"-c statement_timeout={int(statement_ms)}",

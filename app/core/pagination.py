@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 
+from app.core.inputs import arg_page
 from app.extensions import db
 
 
 def paginate(statement):
     """Paginate a select() with the page number from the query string."""
-    page = request.args.get("page", 1, type=int) or 1
+    page = arg_page()
     return db.paginate(
         statement,
-        page=max(page, 1),
+        page=page,
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

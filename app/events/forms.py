@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,7 +24,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.core.forms import MultiCheckboxField, strip_filter
+from app.core.forms import Form, MultiCheckboxField, strip_filter
+from app.core.inputs import parse_date
 from app.events.models import ACTIVITY_KIND_LABELS, VISIT_KIND_LABELS
 
 TEXT = [strip_filter]
@@ -56,7 +56,7 @@ def in_years(form, field) -> None:
         raise ValidationError(_l("Dates must be between the years 2000 and 2100."))
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(Form):
     """One month's theme and its lead departments."""
 
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
@@ -70,7 +70,7 @@ class ThemeForm(FlaskForm):
     lead_departments = MultiCheckboxField(_l("Lead departments"), coerce=int)
 
 
-class ActivityForm(OpenedVersion, FlaskForm):
+class ActivityForm(OpenedVersion, Form):
     """An activity of any kind; times are entered in the display zone."""
 
     kind = SelectField(
@@ -118,20 +118,20 @@ class ActivityForm(OpenedVersion, FlaskForm):
         days = []
         for part in (self.exception_days.data or "").replace("，", ",").replace(" ", ",").split(","):
             if part.strip():
-                try:
-                    days.append(date.fromisoformat(part.strip()))
-                except ValueError:
+                day = parse_date(part)
+                if day is None:
                     return None
+                days.append(day)
         return days
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """A reason, for cancelling."""
 
     reason = StringField(_l("Reason"), filters=TEXT, validators=[DataRequired(), Length(max=500)])
 
 
-class RescheduleForm(OpenedVersion, FlaskForm):
+class RescheduleForm(OpenedVersion, Form):
     """A new time and why."""
 
     starts_at = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), in_years])
@@ -140,7 +140,7 @@ class RescheduleForm(OpenedVersion, FlaskForm):
     override_reason = StringField(_l("Reason for using the venue anyway"), filters=TEXT, validators=[Optional(), Length(max=300)])
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     """What the slot finder looks for (GET, no CSRF)."""
 
     class Meta:

@@ -9,6 +9,7 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import Role, User
+from app.core.inputs import arg_choice, arg_id
 from app.events import conflicts
 from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
 from app.extensions import db
@@ -34,6 +35,10 @@ def visibility_clause(user: User):
     county_open = (Activity.kind != ActivityKind.visit) & Activity.alliance_id.is_(None)
     clauses = [own_org, alliance_open, county_open]
     if user.role == Role.instructor:
+        # Instructors belong to the committee, which hosts every visit: through their
+        # organisation they see its open activities only, and the visits they make or whose
+        # enterprise is assigned to them (below).
+        clauses[0] = own_org & (Activity.kind != ActivityKind.visit)
         clauses.append(Activity.organiser_id == user.person_id)
         clauses.append(
             Activity.site_id.in_(
@@ -66,19 +71,19 @@ def filtered(statement: Select, args) -> Select:
     """Apply the calendar filters (kind, alliance, theme, organisation, status) from a query string."""
     from app.events.models import ActivityKind as Kind
 
-    kind = args.get("kind", "")
-    if kind in Kind.__members__:
+    kind = arg_choice("kind", Kind, args=args)
+    if kind:
         statement = statement.where(Activity.kind == Kind(kind))
-    status = args.get("status", "")
-    if status in ActivityStatus.__members__:
+    status = arg_choice("status", ActivityStatus, args=args)
+    if status:
         statement = statement.where(Activity.status == ActivityStatus(status))
-    alliance = args.get("alliance", type=int)
+    alliance = arg_id("alliance", args=args)
     if alliance:
         statement = statement.where(Activity.alliance_id == alliance)
-    theme = args.get("theme", type=int)
+    theme = arg_id("theme", args=args)
     if theme:
         statement = statement.where(Activity.theme_id == theme)
-    org = args.get("organisation", type=int)
+    org = arg_id("organisation", args=args)
     if org:
         statement = statement.where(
             or_(

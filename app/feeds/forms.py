@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app.core.forms import strip_filter
+from app.core.forms import Form, strip_filter
 
 
-class NewTokenForm(FlaskForm):
+class NewTokenForm(Form):
     """Name a new subscription link and choose whose calendar it opens."""
 
     name = StringField(
@@ -22,5 +21,5 @@ class NewTokenForm(FlaskForm):
     subject = SelectField(_l("Calendar"), validators=[DataRequired()])
 
 
-class TokenActionForm(FlaskForm):
+class TokenActionForm(Form):
     """Revoke or rotate: only the CSRF token."""

@@ -11,10 +11,10 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import force_locale
@@ -26,8 +26,10 @@ from werkzeug.http import parse_date
 
 from app.auth.access import any_role, public
 from app.core.clock import utcnow
-from app.core.unit_of_work import flash_after_commit
-from app.core.views import save_or_show
+from app.core.errors import ValidationFailed
+from app.core.forms import show_failure
+from app.core.inputs import parse_int
+from app.core.unit_of_work import doom, flash_after_commit
 from app.events.models import Activity
 from app.events.queries import visible_activity_or_404
 from app.extensions import db
@@ -51,7 +53,6 @@ from app.orgs.models import Organisation, Person
 bp = Blueprint("feeds", __name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-ONCE_KEY = "feed_token_once"
 
 
 # -- feeds ---------------------------------------------------------------------
@@ -123,7 +124,7 @@ def _visible_activity(activity_id: int) -> Activity:
     return visible_activity_or_404(current_user, activity_id)
 
 
-@bp.get("/activities/<int:activity_id>.ics")
+@bp.get("/activities/<id:activity_id>.ics")
 @any_role
 def activity_ics(activity_id: int):
     """Download one activity as an .ics file (METHOD:PUBLISH, the feeds' builder)."""
@@ -192,12 +193,13 @@ def _subject_choices() -> list[tuple[str, str]]:
 
 def _subject(value: str) -> tuple[Organisation | None, Person | None]:
     kind, _sep, raw = (value or "").partition(":")
-    if not raw.isdigit():
+    subject_id = parse_int(raw, 1)
+    if subject_id is None:
         return None, None
     if kind == "org":
-        return db.session.get(Organisation, int(raw)), None
+        return db.session.get(Organisation, subject_id), None
     if kind == "person":
-        return None, db.session.get(Person, int(raw))
+        return None, db.session.get(Person, subject_id)
     return None, None
 
 
@@ -220,14 +222,11 @@ def subscribe():
     return _subscribe_page(form)
 
 
-def _subscribe_page(form: NewTokenForm):
-    once = session.pop(ONCE_KEY, None)
+def _subscribe_page(form: NewTokenForm, fresh_token: FeedToken | None = None, plain: str | None = None):
     fresh = None
-    if once:
-        token = db.session.get(FeedToken, once.get("id"))
-        if token is not None and services.may_manage(current_user, token) and token.revoked_at is None:
-            links = _links(services.feed_path(once["token"]))
-            fresh = {"token": token, "links": links, "qr": qr_svg(links["webcal"])}
+    if fresh_token is not None and plain is not None:
+        links = _links(services.feed_path(plain))
+        fresh = {"token": fresh_token, "links": links, "qr": qr_svg(links["webcal"])}
     public_links = _links(services.public_feed_path())
     return render_template(
         "feeds/subscribe.html",
@@ -240,10 +239,18 @@ def _subscribe_page(form: NewTokenForm):
     )
 
 
-def _show_once(token: FeedToken, plain: str) -> str:
-    """Keep a new link's address for the next page view only; the URL of that page."""
-    session[ONCE_KEY] = {"id": token.id, "token": plain}
-    return url_for("feeds.subscribe") + "#new-link"
+def _show_once(token: FeedToken, plain: str):
+    """The page with the new link, as the answer to the POST that made it.
+
+    Only the token's hash is stored; the plain token lives in this one response (not stored,
+    not cached, not in the session cookie), so it is shown exactly once. The page's card says
+    to copy it now.
+    """
+    form = NewTokenForm(formdata=None)
+    form.subject.choices = _subject_choices()
+    response = make_response(_subscribe_page(form, token, plain))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/subscribe")
@@ -254,16 +261,15 @@ def subscribe_create():
     form.subject.choices = _subject_choices()
     if form.validate_on_submit():
         organisation, person = _subject(form.subject.data)
-        created = save_or_show(
-            form,
-            lambda: services.create_token(
+        try:
+            token, plain = services.create_token(
                 current_user, form.name.data, organisation=organisation, person=person, now=utcnow()
-            ),
-            lambda saved: _show_once(*saved),
-            _("The subscription link was created. Copy it now: it is shown only once."),
-        )
-        if created is not None:
-            return created
+            )
+        except ValidationFailed as failure:
+            doom()
+            show_failure(form, failure)
+        else:
+            return _show_once(token, plain)
     return _subscribe_page(form), 400
 
 
@@ -274,7 +280,7 @@ def _managed_token(token_id: int) -> FeedToken:
     return token
 
 
-@bp.post("/subscribe/<int:token_id>/revoke")
+@bp.post("/subscribe/<id:token_id>/revoke")
 @any_role
 def subscribe_revoke(token_id: int):
     """Revoke a link: calendars using it stop updating."""
@@ -286,7 +292,7 @@ def subscribe_revoke(token_id: int):
     return redirect(url_for("feeds.subscribe"))
 
 
-@bp.post("/subscribe/<int:token_id>/rotate")
+@bp.post("/subscribe/<id:token_id>/rotate")
 @any_role
 def subscribe_rotate(token_id: int):
     """Replace a link by a new one (the old one stops working)."""
@@ -294,6 +300,5 @@ def subscribe_rotate(token_id: int):
     if not TokenActionForm().validate_on_submit():
         abort(400)
     fresh, plain = services.rotate_token(current_user, token, utcnow())
-    flash_after_commit(_("A new link replaces the old one. Copy it now: it is shown only once."), "success")
-    return redirect(_show_once(fresh, plain))
+    return _show_once(fresh, plain)
 

@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vText
 
+from app.core.inputs import clean_text
 from app.events.models import Activity, ActivityKind, ActivityStatus
 
 PRODID = "-//Linghang//Linghang 领航//ZH"
@@ -43,9 +44,14 @@ ICAL_STATUS = {
 
 
 def escape_text(value: str) -> str:
-    """RFC 5545 TEXT escaping: backslash first, then ; , and line breaks."""
+    """RFC 5545 TEXT escaping: control characters out, backslash first, then ; , and line breaks.
+
+    RFC 5545 allows no control character but TAB in TEXT, and strict parsers reject the whole
+    calendar for one; breaks of any kind (CR, VT from Word, U+2028…) become escaped newlines.
+    """
     return (
-        value.replace("\\", "\\\\")
+        clean_text(value, multiline=True)
+        .replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
@@ -110,7 +116,7 @@ def _address(email: str | None, name: str | None, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}" if email else "mailto:noreply@linghang.invalid")
     if name:
         # icalendar quotes a parameter value with , ; : or " in it (a CN like 王, 五).
-        address.params["CN"] = name
+        address.params["CN"] = clean_text(name)
     for key, value in params.items():
         address.params[key] = value
     return address

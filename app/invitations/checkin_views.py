@@ -55,14 +55,14 @@ def _checkin_page(activity: Activity, code_form=None, walk_in_form=None, status:
     ), status
 
 
-@bp.get("/activities/<int:activity_id>/checkin")
+@bp.get("/activities/<id:activity_id>/checkin")
 @staff
 def checkin(activity_id: int):
     """The organiser's check-in page (made for a phone)."""
     return _checkin_page(activity_or_404(activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/checkin")
+@bp.post("/activities/<id:activity_id>/checkin")
 @staff
 def checkin_code(activity_id: int):
     """Check in by the code (typed, or filled in by a QR scanner)."""
@@ -81,7 +81,7 @@ def checkin_code(activity_id: int):
     return _checkin_page(activity, code_form=form, status=400)
 
 
-@bp.post("/activities/<int:activity_id>/checkin/<int:invitation_id>")
+@bp.post("/activities/<id:activity_id>/checkin/<id:invitation_id>")
 @staff
 def checkin_tick(activity_id: int, invitation_id: int):
     """Check in by ticking a name."""
@@ -92,7 +92,7 @@ def checkin_tick(activity_id: int, invitation_id: int):
     return redirect(url_for("invitations.checkin", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/checkin/walk-in")
+@bp.post("/activities/<id:activity_id>/checkin/walk-in")
 @staff
 def walk_in(activity_id: int):
     """Add someone who came without an invitation."""

@@ -9,7 +9,6 @@ from datetime import datetime
 from email import encoders
 from email.message import EmailMessage
 from email.mime.base import MIMEBase
-from email.utils import formataddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -17,6 +16,7 @@ from flask_babel import gettext as _
 
 from app.ical.builder import PARTSTAT, build_calendar, build_vevent
 from app.invitations.models import Answer, Invitation
+from app.mail.messages import header_text, mail_address
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
 # Outbox rows of these mails have the kind "invitation.<kind>" (see mailing.queue_mail).
@@ -145,8 +145,8 @@ def build_message(
             "waitlist_notice": waitlist_notice(),
         }
         message = EmailMessage()
-        message["To"] = formataddr((person.name, person.email or ""))
-        message["Subject"] = _subject(kind, activity.title)
+        message["To"] = mail_address(person.name, person.email)
+        message["Subject"] = header_text(_subject(kind, activity.title))
         message.set_content(render_template("invitations/mail/message.txt", **context))
         message.add_alternative(render_template("invitations/mail/message.html", **context), subtype="html")
         method = method_of(kind)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.core.forms import MultiCheckboxField, strip_filter
+from app.core.forms import Form, MultiCheckboxField, strip_filter
 from app.invitations.models import Answer, AnswerChannel
 
 ANSWER_CHOICES = [
@@ -25,7 +24,7 @@ ANSWER_CHOICES = [
 ]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     # data-picker: app/static/pickers.js makes these searchable (Tom Select); without JavaScript
     # they stay plain multiple selects.
     organisations = SelectMultipleField(_l("Organisations"), coerce=int, validators=[Optional()], render_kw={"data-picker": ""})
@@ -39,7 +38,7 @@ class InviteForm(FlaskForm):
                           validators=[Optional(), Length(max=120)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = RadioField(_l("Your answer"), choices=ANSWER_CHOICES, validators=[InputRequired()])
     seats = IntegerField(_l("Number of people"), validators=[Optional()])
     names = StringField(_l("Who will come"), filters=[strip_filter], validators=[Optional(), Length(max=500)])
@@ -54,11 +53,11 @@ class RecordAnswerForm(AnswerForm):
     )
 
 
-class CheckinCodeForm(FlaskForm):
+class CheckinCodeForm(Form):
     code = StringField(_l("Check-in code"), filters=[strip_filter], validators=[DataRequired(), Length(max=32)])
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(Form):
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[InputRequired()])
     name = StringField(_l("Full name"), filters=[strip_filter], validators=[DataRequired(), Length(max=60)])
     phone = StringField(_l("Phone"), filters=[strip_filter], validators=[Optional(), Length(max=40)])

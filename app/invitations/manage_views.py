@@ -106,14 +106,14 @@ def _manage_page(activity: Activity, invite_form: InviteForm | None = None, reco
     ), status
 
 
-@bp.get("/activities/<int:activity_id>/invitations")
+@bp.get("/activities/<id:activity_id>/invitations")
 @staff
 def manage(activity_id: int):
     """Invitees, answers, non-responders and mail problems of one activity."""
     return _manage_page(activity_or_404(activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/invitations")
+@bp.post("/activities/<id:activity_id>/invitations")
 @staff
 def invite(activity_id: int):
     """Invite the chosen organisations, people and groups."""
@@ -151,7 +151,7 @@ def invite(activity_id: int):
     return saved if saved is not None else _manage_page(activity, form, status=400)
 
 
-@bp.post("/activities/<int:activity_id>/invitations/<int:invitation_id>/answer")
+@bp.post("/activities/<id:activity_id>/invitations/<id:invitation_id>/answer")
 @staff
 def record_answer(activity_id: int, invitation_id: int):
     """Record an answer given by phone or letter."""
@@ -174,7 +174,7 @@ def record_answer(activity_id: int, invitation_id: int):
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/invitations/<int:invitation_id>/nudge")
+@bp.post("/activities/<id:activity_id>/invitations/<id:invitation_id>/nudge")
 @staff
 def nudge(activity_id: int, invitation_id: int):
     """Remind one non-responder by mail."""
@@ -188,7 +188,7 @@ def nudge(activity_id: int, invitation_id: int):
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/invitations/nudge")
+@bp.post("/activities/<id:activity_id>/invitations/nudge")
 @staff
 def nudge_all(activity_id: int):
     """Remind every non-responder by mail (one mail each), after a page that says how many."""
@@ -202,7 +202,7 @@ def nudge_all(activity_id: int):
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/invitations/promote")
+@bp.post("/activities/<id:activity_id>/invitations/promote")
 @staff
 def promote(activity_id: int):
     """Give free seats (e.g. after the capacity grew) to the waiting list, earliest first."""
@@ -212,7 +212,7 @@ def promote(activity_id: int):
     return redirect(url_for("invitations.manage", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/outbox/<int:message_id>/retry")
+@bp.post("/activities/<id:activity_id>/outbox/<id:message_id>/retry")
 @staff
 def retry_mail(activity_id: int, message_id: int):
     """Send a given-up mail again."""

@@ -163,7 +163,7 @@ def my_invitations():
     return render_template("invitations/mine.html", upcoming=upcoming, past=past)
 
 
-@bp.route("/my/invitations/<int:invitation_id>", methods=["GET", "POST"])
+@bp.route("/my/invitations/<id:invitation_id>", methods=["GET", "POST"])
 @any_role
 def my_answer(invitation_id: int):
     """Answer one's own invitation while logged in (no link needed)."""

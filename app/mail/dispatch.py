@@ -25,7 +25,7 @@ from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.notices import notices
-from app.mail.services import finalise
+from app.mail.services import finalise, keep_headers_only
 
 LEASE = timedelta(minutes=5)
 # Wait before attempt n+1: 1 min, 5 min, 15 min, 1 h, then every 2 h.
@@ -132,6 +132,7 @@ def _withdraw(row: OutboxMessage, report: DeliveryReport) -> None:
     if row.status == OutboxStatus.sending:
         row.status = OutboxStatus.cancelled
         row.lease_until = None
+        keep_headers_only(row)
         report.withdrawn += 1
 
 
@@ -178,6 +179,7 @@ def _send(row: OutboxMessage, connection: _Connection, now: datetime, report: De
             return
         row.status = OutboxStatus.sent
         row.sent_at = now
+        keep_headers_only(row)
         row.attempts += 1
         row.lease_until = None
         row.last_error = None

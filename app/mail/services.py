@@ -75,11 +75,26 @@ def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
     row.raw = message.as_bytes(policy=SMTP)
 
 
+def keep_headers_only(row: OutboxMessage) -> None:
+    """Drop the body of a message that was delivered or withdrawn; its headers stay on record.
+
+    Invitation and reminder bodies carry the invitee's live answer link, whose token is
+    otherwise stored only as a hash. The body is needed until the message has left: every
+    attempt sends the same bytes (see app/mail/dispatch.py). After that nothing reads it — a
+    sent or withdrawn message is never sent again (a manual retry concerns failed ones) — so
+    it is purged rather than kept in clear. Subject, recipient and Message-ID stay in the row.
+    """
+    head, separator, _body = row.raw.partition(b"\r\n\r\n")
+    if separator:
+        row.raw = head + separator
+
+
 def withdraw(rows: list[OutboxMessage]) -> None:
     """Withdraw messages that have not been sent yet (e.g. superseded by a newer one)."""
     for row in rows:
         if row.status in (OutboxStatus.queued, OutboxStatus.retrying):
             row.status = OutboxStatus.cancelled
+            keep_headers_only(row)
     db.session.flush()
 
 

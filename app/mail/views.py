@@ -47,7 +47,7 @@ def outbox():
     )
 
 
-@bp.post("/outbox/<int:message_id>/retry")
+@bp.post("/outbox/<id:message_id>/retry")
 @roles_required(Role.organiser)
 def retry(message_id: int):
     """Queue a retrying or given-up message for delivery at once."""

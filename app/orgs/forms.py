@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MultiCheckboxField, strip_filter
+from app.core.forms import Form, MultiCheckboxField, strip_filter
 from app.orgs.models import ORG_KIND_LABELS, PARTY_BRANCH_LABELS, OrgKind, PartyBranch
 
 TEXT = [strip_filter]
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     """An organisation and, for an enterprise, its alliances."""
 
     name = StringField(_l("Name"), filters=TEXT, validators=[DataRequired(), Length(max=120)])
@@ -54,7 +53,7 @@ class OrganisationForm(FlaskForm):
         return ok
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """A person of an organisation; instructors also get their enterprises."""
 
     name = StringField(_l("Name"), filters=TEXT, validators=[DataRequired(), Length(max=60)])
@@ -68,7 +67,7 @@ class PersonForm(FlaskForm):
     assigned_enterprises = MultiCheckboxField(_l("Enterprises looked after (instructors)"), coerce=int)
 
 
-class VenueForm(FlaskForm):
+class VenueForm(Form):
     """A venue with its capacity."""
 
     name = StringField(_l("Name"), filters=TEXT, validators=[DataRequired(), Length(max=120)])
@@ -82,7 +81,7 @@ class VenueForm(FlaskForm):
     owner_id = SelectField(_l("Owner"), coerce=int, default=0)
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """The search box of a list page (GET, no CSRF)."""
 
     class Meta:

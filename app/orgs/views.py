@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from app.core.inputs import arg_choice, arg_id
 from app.core.offsets import check_offsets
 from app.core.pagination import paginate
 from app.core.permissions import roles_required
@@ -49,7 +50,7 @@ def _like(query: str) -> str:
 def organisations():
     """List organisations with search, kind filter and inactive toggle."""
     search = SearchForm(request.args)
-    kind = request.args.get("kind", "")
+    kind = arg_choice("kind", OrgKind) or ""
     statement = select(Organisation).order_by(Organisation.kind, Organisation.name)
     if search.validate() and search.q.data:
         like = _like(search.q.data)
@@ -72,7 +73,7 @@ def _organisation_form(organisation: Organisation | None) -> OrganisationForm:
     form.chain_leader_of.choices = choices
     if request.method == "GET":
         if organisation is None:
-            form.kind.data = request.args.get("kind") if request.args.get("kind") in OrgKind.__members__ else OrgKind.enterprise.value
+            form.kind.data = arg_choice("kind", OrgKind) or OrgKind.enterprise.value
         else:
             form.kind.data = organisation.kind.value
             form.party_branch.data = organisation.party_branch.value
@@ -113,7 +114,7 @@ def organisation_new():
     )
 
 
-@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@bp.route("/organisations/<id:org_id>/edit", methods=["GET", "POST"])
 @staff
 def organisation_edit(org_id: int):
     """Edit an organisation."""
@@ -129,7 +130,7 @@ def organisation_edit(org_id: int):
     )
 
 
-@bp.get("/organisations/<int:org_id>")
+@bp.get("/organisations/<id:org_id>")
 @staff
 def organisation_detail(org_id: int):
     """An organisation with its people, alliances or members, and instructors."""
@@ -157,7 +158,7 @@ def organisation_detail(org_id: int):
     )
 
 
-@bp.post("/organisations/<int:org_id>/active")
+@bp.post("/organisations/<id:org_id>/active")
 @staff
 def organisation_active(org_id: int):
     """Deactivate or reactivate an organisation."""
@@ -192,8 +193,8 @@ def _person_form(person: Person | None) -> PersonForm:
         (o.id, o.name) for o in services.organisations_of_kind(OrgKind.enterprise)
     ]
     if request.method == "GET":
-        if person is None and request.args.get("org", type=int):
-            form.organisation_id.data = request.args.get("org", type=int)
+        if person is None and arg_id("org"):
+            form.organisation_id.data = arg_id("org")
         if person is not None:
             form.assigned_enterprises.data = services.assigned_enterprise_ids(person)
     return form
@@ -227,7 +228,7 @@ def person_new():
     )
 
 
-@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@bp.route("/people/<id:person_id>/edit", methods=["GET", "POST"])
 @staff
 def person_edit(person_id: int):
     """Edit a person."""
@@ -244,7 +245,7 @@ def person_edit(person_id: int):
     )
 
 
-@bp.get("/people/<int:person_id>")
+@bp.get("/people/<id:person_id>")
 @staff
 def person_detail(person_id: int):
     """A person, their account and the enterprises they look after."""
@@ -259,7 +260,7 @@ def person_detail(person_id: int):
     return render_template("orgs/person_detail.html", person=person, account=account, enterprises=enterprises)
 
 
-@bp.post("/people/<int:person_id>/active")
+@bp.post("/people/<id:person_id>/active")
 @staff
 def person_active(person_id: int):
     """Deactivate or reactivate a person."""
@@ -320,7 +321,7 @@ def venue_new():
     )
 
 
-@bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+@bp.route("/venues/<id:venue_id>/edit", methods=["GET", "POST"])
 @staff
 def venue_edit(venue_id: int):
     """Edit a venue, or deactivate it."""
@@ -336,7 +337,7 @@ def venue_edit(venue_id: int):
     )
 
 
-@bp.post("/venues/<int:venue_id>/active")
+@bp.post("/venues/<id:venue_id>/active")
 @staff
 def venue_active(venue_id: int):
     """Deactivate or reactivate a venue."""

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.clock import display_zone
+from app.core.spreadsheets import csv_row, xlsx_row
 from app.events.models import Activity
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -113,9 +114,9 @@ def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
-    writer.writerow(head)
+    writer.writerow(csv_row(head))
     for count, row in enumerate(rows, 1):
-        writer.writerow([_as_text(value) for value in row])
+        writer.writerow(csv_row([_as_text(value) for value in row]))
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -154,10 +155,10 @@ def _write_sheet(sheet, head: list[str], rows: Iterator[list]) -> None:
         widest = max([_display_width(title)] + [_display_width(row[index - 1]) for row in sample if len(row) >= index])
         sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, widest + 2)
     sheet.freeze_panes = "A2"
-    sheet.append(head)
+    sheet.append(xlsx_row(sheet, head))
     written = 0
     for row in chain(sample, rows):
-        sheet.append([_cell(sheet, value) for value in row])
+        sheet.append(xlsx_row(sheet, [_cell(sheet, value) for value in row]))
         written += 1
     if head:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(head))}{written + 1}"

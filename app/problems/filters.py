@@ -5,13 +5,12 @@ The dashboard (app/stats) shows the same bar and reads it with the same function
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, request
 from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.core.clock import local_today
+from app.core.inputs import arg_choice, arg_date, arg_id, arg_text
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import organisations_of_kind
@@ -24,42 +23,28 @@ from app.problems.models import (
 )
 from app.problems.queries import LedgerFilter, problem_visibility
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) <= MAX_ID else None
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
 
 def read_filters(user: User) -> LedgerFilter:
     """The filters from the query string; a contact asking for another enterprise gets 404."""
-    enterprise_id = _int_arg("enterprise")
+    enterprise_id = arg_id("enterprise")
     if user.role == Role.contact:
         if enterprise_id is not None and enterprise_id != user.organisation_id:
             abort(404)
         enterprise_id = user.organisation_id
-    category = request.args.get("category")
-    status = request.args.get("status")
+    category = arg_choice("category", ProblemCategory)
+    status = arg_choice("status", ProblemStatus)
     return LedgerFilter(
-        start=_date_arg("start"),
-        end=_date_arg("end"),
-        alliance_id=_int_arg("alliance"),
-        department_id=_int_arg("department"),
-        theme_id=_int_arg("theme"),
+        start=arg_date("start"),
+        end=arg_date("end"),
+        alliance_id=arg_id("alliance"),
+        department_id=arg_id("department"),
+        theme_id=arg_id("theme"),
         enterprise_id=enterprise_id,
-        activity_id=_int_arg("activity"),
-        category=ProblemCategory(category) if category in ProblemCategory.__members__ else None,
-        status=ProblemStatus(status) if status in ProblemStatus.__members__ else None,
+        activity_id=arg_id("activity"),
+        category=ProblemCategory(category) if category else None,
+        status=ProblemStatus(status) if status else None,
         overdue_on=local_today() if request.args.get("overdue") else None,
-        q=(request.args.get("q") or "").strip()[:100] or None,
+        q=arg_text("q"),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from app.core.forms import MultiCheckboxField, strip_filter
+from app.core.forms import Form, MultiCheckboxField, strip_filter
 from app.problems.models import CATEGORY_LABELS, OUTCOME_LABELS, SATISFACTION_LABELS
 
 TEXT = [strip_filter]
@@ -28,7 +27,7 @@ def _categories():
     return [(k.value, str(label)) for k, label in CATEGORY_LABELS.items()]
 
 
-class ProblemForm(FlaskForm):
+class ProblemForm(Form):
     """On-site entry: what an enterprise raised, in a few taps."""
 
     enterprise = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
@@ -39,7 +38,7 @@ class ProblemForm(FlaskForm):
     resolution = TextAreaField(_l("How it was solved on site"), filters=TEXT, validators=[Optional(), Length(max=5000)])
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     """Every field a transition may need; the service says which are required."""
 
     department = SelectField(_l("Department"), coerce=int, validators=[Optional()])
@@ -59,18 +58,18 @@ class StepForm(FlaskForm):
     seen = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=2**31 - 1)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     """Plan a follow-up visit."""
 
     starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
 
 
-class FollowUpOutcomeForm(FlaskForm):
+class FollowUpOutcomeForm(Form):
     outcome = TextAreaField(_l("What the visit found"), filters=TEXT, validators=[DataRequired(), Length(max=5000)])
 
 
-class RecordForm(FlaskForm):
+class RecordForm(Form):
     """The activity record."""
 
     minutes = TextAreaField(_l("Minutes"), validators=[Optional(), Length(max=50000)])
@@ -79,11 +78,11 @@ class RecordForm(FlaskForm):
     present = IntegerField(_l("Present"), validators=[Optional(), NumberRange(min=0, max=100000)])
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     photo = FileField(_l("Photo"))
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     """An attending enterprise's feedback on an activity."""
 
     rating = RadioField(_l("Rating"), coerce=int, choices=[(n, str(n)) for n in range(5, 0, -1)], validators=[InputRequired()])
@@ -93,7 +92,7 @@ class FeedbackForm(FlaskForm):
     description = TextAreaField(_l("A new problem (optional)"), filters=TEXT, validators=[Optional(), Length(max=5000)])
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(Form):
     """Loans a bank reported after matchmaking, or disputes mediated, counted outside single problems."""
 
     kind = SelectField(_l("Kind"), choices=lambda: [(k.value, str(v)) for k, v in OUTCOME_LABELS.items()])
@@ -106,7 +105,7 @@ class OutcomeForm(FlaskForm):
     note = TextAreaField(_l("Source and note"), filters=TEXT, validators=[DataRequired(), Length(max=300)])
 
 
-class RatingForm(FlaskForm):
+class RatingForm(Form):
     """The enterprise rates how its problem was resolved, from the link in the 办结 mail."""
 
     satisfaction = RadioField(_l("Are you satisfied with how it was resolved?"), choices=lambda: [(k.value, str(v)) for k, v in SATISFACTION_LABELS.items()], validators=[DataRequired()])

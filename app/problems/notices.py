@@ -164,8 +164,8 @@ STILL_TRUE = {
 }
 
 
-def outdated(row) -> bool:
-    """Send-time check: a problem mail whose news is no longer true (e.g. assigned, then withdrawn
+def outdated(row, now: datetime) -> bool:
+    """Send-time check (any time `now`): a problem mail whose news is no longer true (e.g. assigned, then withdrawn
     before delivery; rated before the 办结 mail went out) is withdrawn.
 
     The problem's id is the second part of the dedupe key `_queue` gives every problem mail.

@@ -140,10 +140,10 @@ def has_invitations(activity: Activity) -> bool:
     return db.session.scalar(select(Invitation.id).where(Invitation.activity_id == activity.id).limit(1)) is not None
 
 
-def attendance(activity: Activity, entry: ActivityRecord | None) -> Attendance:
+def attendance(activity: Activity, entry: ActivityRecord | None, now: datetime) -> Attendance:
     """Counted from the invitations and check-in; the typed numbers only when nobody was invited."""
     if has_invitations(activity):
-        summary = attendance_summary(activity.id)
+        summary = attendance_summary(activity.id, now)
         return Attendance(summary.expected, summary.present, True)
     return Attendance(entry.expected if entry else None, entry.present if entry else None, False)
 

@@ -32,6 +32,7 @@ from sqlalchemy import and_, exists, literal, or_, select
 from app.auth.models import Role, User
 from app.core.clock import display_zone
 from app.core.i18n import format_dt
+from app.core.inputs import FIRST_DATE, LAST_DATE
 from app.events.models import Activity, ActivityStatus
 from app.events.signals import activity_published, activity_updated
 from app.extensions import db
@@ -71,6 +72,8 @@ def working_days_before(day: date, days: int) -> date:
 
 def due_times(deadline: date) -> tuple[datetime, datetime]:
     """(the reminder before the deadline, the overdue reminder the morning after it), tz-aware."""
+    # Forms keep deadlines within 1900–2100; a stored outlier must not overflow the arithmetic.
+    deadline = min(max(deadline, FIRST_DATE), LAST_DATE)
     before = working_days_before(deadline, _setting("PROBLEM_REMIND_WORKING_DAYS", 2))
     return _at_morning(before), _at_morning(deadline + timedelta(days=1))
 

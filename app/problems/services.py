@@ -108,10 +108,11 @@ def enterprises_for_activity(activity: Activity | None, user: User) -> list[Orga
     statement = select(Organisation).where(Organisation.kind == OrgKind.enterprise, Organisation.active.is_(True))
     if user.role == Role.contact:
         statement = statement.where(Organisation.id == user.organisation_id)
-    elif user.role == Role.instructor and activity is None:
-        statement = statement.where(
-            Organisation.id.in_(select(InstructorAssignment.enterprise_id).where(InstructorAssignment.instructor_id == user.person_id))
-        )
+    elif user.role == Role.instructor:
+        # The enterprises the instructor serves, and those the activity concerns directly.
+        served = select(InstructorAssignment.enterprise_id).where(InstructorAssignment.instructor_id == user.person_id)
+        concerned = attending_enterprise_ids(activity) if activity is not None else []
+        statement = statement.where(Organisation.id.in_(served) | Organisation.id.in_(concerned))
     everyone = list(db.session.scalars(statement.order_by(Organisation.name)))
     rank = {org_id: index for index, org_id in enumerate(dict.fromkeys(first))}
     return sorted(everyone, key=lambda org: rank.get(org.id, len(rank)))
@@ -137,6 +138,14 @@ def invited_enterprise_ids(activity: Activity) -> list[int]:
             .order_by(Invitation.id)
         )
     )
+
+
+def attending_enterprise_ids(activity: Activity) -> set[int]:
+    """The organisations that took part: the invitees (walk-ins included) and a visit's enterprise."""
+    ids = set(invited_enterprise_ids(activity))
+    if activity.site_id:
+        ids.add(activity.site_id)
+    return ids
 
 
 # -- attendee outcomes --------------------------------------------------------
@@ -187,6 +196,8 @@ def record_attendee_feedback(
     The invitation's answer link and the contact's own page both call this.
     `new_problem` is None or {"category": ProblemCategory, "description": str}.
     """
+    if enterprise.id not in attending_enterprise_ids(activity):
+        raise ValidationFailed(_("Only organisations invited to the activity can give feedback on it."))
     if not feedback_open(activity, now):
         raise ValidationFailed(_("Feedback opens once the activity has taken place."))
     if rating is None or not 1 <= rating <= 5:

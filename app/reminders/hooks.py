@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from app.core.inputs import parse_int
 from app.events.models import Activity, ActivityStatus
 from app.events.signals import (
     activity_cancelled,
@@ -45,7 +46,8 @@ def reminder_of(row: OutboxMessage) -> Reminder | None:
     if row.kind != OUTBOX_KIND or not key.startswith(DEDUPE_PREFIX):
         return None
     number = key.removeprefix(DEDUPE_PREFIX)
-    return db.session.get(Reminder, int(number)) if number.isdigit() else None
+    reminder_id = parse_int(number, 1)
+    return db.session.get(Reminder, reminder_id) if reminder_id else None
 
 
 def _suppress(reminder: Reminder, note: str) -> None:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.auth.access import any_role
 from app.auth.models import Role
 from app.core.clock import local_today, utcnow
+from app.core.inputs import arg_year
 from app.events.models import MonthlyTheme
 from app.extensions import db
 from app.problems.exports import xlsx_stream
@@ -30,7 +31,7 @@ def _scope():
 def _filters():
     filters = read_filters(current_user)
     if filters.start is None and filters.end is None and not request.args.get("all"):
-        year = request.args.get("year", type=int) or local_today().year
+        year = arg_year() or local_today().year
         if 2000 <= year <= 2100:
             filters.start, filters.end = date(year, 1, 1), date(year, 12, 31)
     return filters

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import strip_filter
+from app.core.forms import Form, strip_filter
 from app.workcal.calendar import YearCalendar
 from app.workcal.models import FESTIVAL_LABELS, Festival
 from app.workcal.services import FIRST_YEAR, LAST_YEAR, ArrangementInput, FestivalInput
 
 
-class YearForm(FlaskForm):
+class YearForm(Form):
     """Pick a year to enter or edit."""
 
     class Meta:
@@ -22,7 +21,7 @@ class YearForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=FIRST_YEAR, max=LAST_YEAR)])
 
 
-class ArrangementForm(FlaskForm):
+class ArrangementForm(Form):
     """Days off and make-up working days per festival, and the notice they come from."""
 
     notice = StringField(_l("Notice"), filters=[strip_filter], validators=[Optional(), Length(max=120)])

@@ -29,7 +29,7 @@ def years():
     )
 
 
-@bp.route("/holidays/<int:year>", methods=["GET", "POST"])
+@bp.route("/holidays/<year:year>", methods=["GET", "POST"])
 @administrators
 def arrangement(year: int):
     """Enter or edit the State Council's arrangement of a year (prefilled with what is known)."""
@@ -51,7 +51,7 @@ def arrangement(year: int):
     )
 
 
-@bp.post("/holidays/<int:year>/delete")
+@bp.post("/holidays/<year:year>/delete")
 @administrators
 def delete(year: int):
     """Remove an entered arrangement: the year goes back to the built-in calendar."""

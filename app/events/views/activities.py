@@ -6,8 +6,7 @@ refusal), `form_page`/`save_or_show` show a refusal on the form, app/main/errors
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from app.auth.models import Role
 from app.core.clock import local_to_utc, local_today, to_local, utcnow
 from app.core.errors import ValidationFailed
 from app.core.forms import show_failure
+from app.core.inputs import arg_choice, arg_datetime, arg_id, arg_ids, arg_text
 from app.core.offsets import format_offsets
 from app.core.pagination import paginate
 from app.core.unit_of_work import flash_after_commit
@@ -77,7 +77,7 @@ def activities():
     return render_template("events/activities.html", page=paginate(statement))
 
 
-@bp.get("/activities/<int:activity_id>")
+@bp.get("/activities/<id:activity_id>")
 @any_role
 def activity_detail(activity_id: int):
     """Everything about one activity."""
@@ -127,20 +127,19 @@ def _prefill(form: ActivityForm) -> None:
     """A new activity's form from the query string (e.g. a slot picked in the finder)."""
     args = request.args
     for name in ("starts_at", "ends_at"):
-        value = args.get(name)
+        value = arg_datetime(name)
         if value:
-            with contextlib.suppress(ValueError):
-                getattr(form, name).data = datetime.fromisoformat(value).replace(second=0, microsecond=0)
+            getattr(form, name).data = value.replace(second=0, microsecond=0)
     for name in ("venue_id", "theme_id", "alliance_id", "site_id", "host_id"):
-        if args.get(name, type=int):
-            getattr(form, name).data = args.get(name, type=int)
-    if args.get("kind") in ActivityKind.__members__:
+        if arg_id(name):
+            getattr(form, name).data = arg_id(name)
+    if arg_choice("kind", ActivityKind):
         form.kind.data = args["kind"]
     known = {value for value, _label in form.cohost_ids.choices}
-    if args.getlist("cohost_ids", type=int):
-        form.cohost_ids.data = [i for i in args.getlist("cohost_ids", type=int) if i in known]
-    if args.get("title"):
-        form.title.data = args["title"][:200]
+    if arg_ids("cohost_ids"):
+        form.cohost_ids.data = [i for i in arg_ids("cohost_ids") if i in known]
+    if arg_text("title", 200):
+        form.title.data = arg_text("title", 200)
 
 
 def _fill(form: ActivityForm, activity: Activity) -> None:
@@ -228,7 +227,7 @@ def activity_new():
     return _activity_form(form, None)
 
 
-@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/edit", methods=["GET", "POST"])
 @staff
 def activity_edit(activity_id: int):
     """Edit an activity (one occurrence, or this and following of a series)."""
@@ -240,7 +239,7 @@ def activity_edit(activity_id: int):
     return _activity_form(form, activity)
 
 
-@bp.route("/activities/<int:activity_id>/reschedule", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/reschedule", methods=["GET", "POST"])
 @staff
 def activity_reschedule(activity_id: int):
     """Postpone or move an activity to a new time."""
@@ -279,7 +278,7 @@ def _action(activity_id: int, run, message: str):
     return redirect(url_for("events.activity_detail", activity_id=activity_id))
 
 
-@bp.post("/activities/<int:activity_id>/publish")
+@bp.post("/activities/<id:activity_id>/publish")
 @staff
 def activity_publish(activity_id: int):
     """Publish a draft."""
@@ -291,14 +290,14 @@ def activity_publish(activity_id: int):
     return _action(activity_id, publish, _("The activity was published."))
 
 
-@bp.post("/activities/<int:activity_id>/complete")
+@bp.post("/activities/<id:activity_id>/complete")
 @staff
 def activity_complete(activity_id: int):
     """Mark an activity completed."""
     return _action(activity_id, lambda a, now: complete_activity(a, now=now), _("The activity was marked completed."))
 
 
-@bp.post("/activities/<int:activity_id>/cancel")
+@bp.post("/activities/<id:activity_id>/cancel")
 @staff
 def activity_cancel(activity_id: int):
     """Cancel an activity (or one occurrence of a series) with a reason."""
@@ -314,7 +313,7 @@ def activity_cancel(activity_id: int):
     return _action(activity_id, run, _("The activity was cancelled."))
 
 
-@bp.post("/series/<int:series_id>/publish")
+@bp.post("/series/<id:series_id>/publish")
 @staff
 def series_publish(series_id: int):
     """Publish every draft occurrence of a series."""

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.auth.access import any_role
 from app.auth.models import Role
 from app.core.clock import local_day_bounds, local_today, to_local
+from app.core.inputs import arg_date, arg_month, arg_year
 from app.events.models import ACTIVITY_KIND_LABELS, ACTIVITY_STATUS_LABELS, Activity, MonthlyTheme
 from app.events.queries import FILTERS, in_range
 from app.events.views.blueprint import bp
@@ -87,9 +88,8 @@ def week_grid(week: list[date], days: dict) -> tuple[list[int], list[Placed]]:
 
 
 def _day_arg(name: str, default: date) -> date:
-    try:
-        value = date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
+    value = arg_date(name)
+    if value is None:
         return default
     if not 2000 <= value.year <= 2100:
         abort(404)
@@ -101,8 +101,8 @@ def _day_arg(name: str, default: date) -> date:
 def calendar_month():
     """A month grid of the activities this account may see."""
     today = local_today()
-    year = request.args.get("year", type=int) or today.year
-    month = request.args.get("month", type=int) or today.month
+    year = arg_year() or today.year
+    month = arg_month() or today.month
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         abort(404)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from app.auth.access import any_role, roles_required
 from app.auth.models import Role
 from app.core.clock import local_day_bounds, local_today, to_local
+from app.core.inputs import arg_month, arg_year
 from app.core.views import form_page
 from app.events.forms import ThemeForm
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme
@@ -29,7 +30,7 @@ from app.orgs.services import organisations_of_kind
 @any_role
 def themes():
     """The year's twelve monthly themes."""
-    year = request.args.get("year", type=int) or local_today().year
+    year = arg_year() or local_today().year
     if not 2000 <= year <= 2100:
         abort(404)
     themes, activities, visits = _year_plan(year)
@@ -43,8 +44,8 @@ def _theme_form(theme: MonthlyTheme | None) -> ThemeForm:
         if theme is not None:
             form.lead_departments.data = [d.id for d in theme.lead_departments]
         else:
-            form.year.data = request.args.get("year", type=int) or local_today().year
-            form.month.data = request.args.get("month", type=int) or local_today().month
+            form.year.data = arg_year() or local_today().year
+            form.month.data = arg_month() or local_today().month
     return form
 
 
@@ -74,7 +75,7 @@ def theme_new():
     )
 
 
-@bp.route("/themes/<int:theme_id>/edit", methods=["GET", "POST"])
+@bp.route("/themes/<id:theme_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.organiser)
 def theme_edit(theme_id: int):
     """Edit a monthly theme."""
@@ -106,7 +107,7 @@ def _year_plan(year: int):
     return themes, by_month, visits
 
 
-@bp.get("/themes/plan/<int:year>/print")
+@bp.get("/themes/plan/<year:year>/print")
 @any_role
 def year_plan_print(year: int):
     """The year plan on A4, in Chinese, for printing."""

@@ -75,7 +75,7 @@ def _record_context(activity: Activity, entry: ActivityRecord | None) -> dict:
     feedback, average_rating = records.ratings(activity)
     return {
         "activity": activity, "entry": entry, "problems": list(db.session.scalars(statement)), "photos": photos,
-        "attendance": records.attendance(activity, entry), "attendees": records.attendees(activity),
+        "attendance": records.attendance(activity, entry, utcnow()), "attendees": records.attendees(activity),
         "ratings": feedback, "average_rating": average_rating,
     }
 

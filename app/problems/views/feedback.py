@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -52,6 +52,8 @@ def activity_feedback(activity_id: int):
     """An enterprise contact rates the activity, confirms what was resolved and raises a problem."""
     activity = visible_activity_or_404(activity_id)
     person = current_user.person
+    if person.organisation_id not in services.attending_enterprise_ids(activity):
+        abort(403)
     return _feedback_page(
         activity, person.organisation, person, now=utcnow(),
         done=url_for("events.activity_detail", activity_id=activity.id),

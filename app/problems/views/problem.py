@@ -11,6 +11,7 @@ from app.auth.access import any_role, roles_required
 from app.auth.models import Role
 from app.core.clock import local_to_utc, local_today, utcnow
 from app.core.errors import ValidationFailed
+from app.core.inputs import arg_id
 from app.core.unit_of_work import flash_after_commit
 from app.core.views import save_or_show
 from app.extensions import db
@@ -35,7 +36,7 @@ def _status_after(form_was_posted: bool) -> int:
 @recorders
 def problem_new():
     """On-site entry, made for a phone: enterprise, category, what was raised, department."""
-    activity_id = request.args.get("activity", type=int)
+    activity_id = arg_id("activity")
     activity = visible_activity_or_404(activity_id) if activity_id else None
     form = ProblemForm()
     enterprises = services.enterprises_for_activity(activity, current_user)
@@ -44,6 +45,8 @@ def problem_new():
         # From a visit the enterprise is known: start with it chosen.
         form.enterprise.data = services.preselected_enterprise(activity, enterprises)
     department_choices(form.department)
+    if form.enterprise.data and form.enterprise.data not in {e.id for e in enterprises}:
+        abort(403)  # an enterprise this account may not record for (the form offers none such)
 
     def save() -> Problem:
         return services.record_problem(
