@@ -5,6 +5,8 @@ FLASK := $(VENV)/bin/flask
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Exported: the app derives its default BASE_URL (links in mails and feeds) from them.
+export HOST PORT
 PYTEST_ARGS ?=
 # Test processes in parallel (the CI machine has 2 cores).
 TEST_WORKERS ?= 2
