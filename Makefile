@@ -40,7 +40,7 @@ translations: $(VENV)/.installed
 
 # Re-extract the catalogue after adding strings; then translate app/translations/zh/LC_MESSAGES/messages.po
 extract: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output --no-wrap -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k pgettext:1c,2 -k lazy_pgettext:1c,2 --no-location --sort-output --no-wrap -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --no-wrap -i app/translations/messages.pot -d app/translations
 
 run: install
