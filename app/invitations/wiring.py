@@ -8,6 +8,7 @@ when queued, by `emails.build_message`) in the app's notice registry.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from app.events.conflicts import add_attendance_source
@@ -17,6 +18,15 @@ from app.invitations import mailing, seats
 from app.invitations.emails import OUTBOX_KINDS, build_message
 from app.invitations.models import Answer, Invitation
 from app.mail.notices import notices_of
+
+# How the outbox page names each invitation mail.
+OUTBOX_KIND_LABELS = {
+    "invitation.invitation": _l("Invitation"),
+    "invitation.update": _l("Change notice"),
+    "invitation.cancellation": _l("Cancellation notice"),
+    "invitation.nudge": _l("Reminder to answer"),
+    "invitation.promotion": _l("Seat from the waiting list"),
+}
 
 
 def on_published(activity, now, **kwargs) -> None:
@@ -56,3 +66,4 @@ def register(app: Flask) -> None:
     registry = notices_of(app)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, build_message)
+        registry.add_kind_label(kind, OUTBOX_KIND_LABELS[kind])
