@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
@@ -25,7 +26,7 @@ from app.problems.views.common import STEP_LABELS
 
 
 def _problem_title(problem: Problem) -> str:
-    return f"{problem.enterprise.display_name}：{problem.description[:40]}"
+    return _("%(enterprise)s: %(problem)s", enterprise=problem.enterprise.display_name, problem=problem.description[:40])
 
 
 def _record_url(entity: ActivityRecord | ActivityPhoto | ActivityFeedback) -> str:

@@ -116,7 +116,7 @@ def _choices(form: ActivityForm) -> None:
 
 def _venue_choices(*, with_capacity: bool) -> list[tuple[int, str]]:
     venues = db.session.scalars(select(Venue).where(Venue.active.is_(True)).order_by(Venue.name))
-    return [(v.id, f"{v.name}（{v.capacity}）" if with_capacity else v.name) for v in venues]
+    return [(v.id, _("%(name)s (%(detail)s)", name=v.name, detail=v.capacity) if with_capacity else v.name) for v in venues]
 
 
 def _local_naive(value):
