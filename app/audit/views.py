@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from app.audit.display import readable, type_labels
 from app.audit.models import AuditEntry
-from app.auth.access import roles_required
-from app.auth.models import Role
 from app.core.pagination import paginate
+from app.core.permissions import roles_required
+from app.core.roles import Role
 from app.extensions import db
 
 bp = Blueprint("audit", __name__)
