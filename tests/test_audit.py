@@ -221,3 +221,14 @@ def test_every_recorded_action_has_a_translated_name(app):
             written |= set(pair)
     assert {"create", "assign", "answer", "invite", "close", "deactivate", "refuse_extension"} <= written
     assert sorted(written - named) == []
+
+
+def test_the_activity_page_history_names_actions_and_fields(app, client, organiser):
+    activity = factories.activity(starts_at=START, title="企业家下午茶")
+    contact = factories.person(factories.organisation(OrgKind.enterprise), name="王立伟")
+    db.session.commit()
+    invitations.invite(activity, invitations.Selection(person_ids=[contact.id]), now=NOW)
+    db.session.commit()
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    history = page.split('<div class="card-header">变更记录</div>', 1)[1].split("</ul>", 1)[0]
+    assert "发出邀请 · 受邀人员" in history and "invite" not in history
