@@ -104,6 +104,8 @@ class Config:
         self.PROBLEM_REMIND_HOUR = env_number("PROBLEM_REMIND_HOUR", "9")
         self.PROBLEM_FOLLOW_UP_REMIND_HOURS = env_number("PROBLEM_FOLLOW_UP_REMIND_HOURS", "15")
         self.INVITATION_FEEDBACK_DAYS = env_number("INVITATION_FEEDBACK_DAYS", "30")
+        # The rating link mailed when a problem is resolved (app/problems/notices.py).
+        self.PROBLEM_RATING_LINK_DAYS = env_number("PROBLEM_RATING_LINK_DAYS", "30")
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE
@@ -131,6 +133,8 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
+        # Check-in at the door opens this many minutes before an activity starts (app/invitations/checkin.py).
+        self.CHECKIN_OPENS_MINUTES_BEFORE = env_number("CHECKIN_OPENS_MINUTES_BEFORE", "120")
         # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
         self.FEED_PAST_DAYS = env_number("FEED_PAST_DAYS", "90")
         self.FEED_FUTURE_DAYS = env_number("FEED_FUTURE_DAYS", "365")
@@ -156,6 +160,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "PROBLEM_REMIND_HOUR": (0, 23),
     "PROBLEM_FOLLOW_UP_REMIND_HOURS": (0, 23),
     "INVITATION_FEEDBACK_DAYS": (0, 366),
+    "PROBLEM_RATING_LINK_DAYS": (1, 366),
     "REMEMBER_COOKIE_DAYS": (1, 365),
     "PHOTOS_PER_ACTIVITY": (1, 10_000),
     "PROXY_COUNT": (0, 5),
@@ -163,6 +168,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "FEED_PAST_DAYS": (0, 3660),
     "FEED_FUTURE_DAYS": (1, 3660),
     "FEED_CACHE_MB": (0, 4096),
+    "CHECKIN_OPENS_MINUTES_BEFORE": (0, 7 * 24 * 60),
 }
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "valkey")
 

@@ -6,7 +6,7 @@ and a refused action reaches app/main/errors.py as ValidationFailed or Concurren
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -98,7 +98,7 @@ def _manage_page(activity: Activity, invite_form: InviteForm | None = None, reco
         activity=activity,
         invitations=invitations,
         pending=[i for i in invitations if i.answer == Answer.pending and not i.is_walk_in],
-        summary=services.attendance_summary(activity.id),
+        summary=services.attendance_summary(activity.id, utcnow()),
         form=invite_form or _invite_form(),
         record_form=record_form or RecordAnswerForm(formdata=None),
         failed=failed,
@@ -134,7 +134,10 @@ def invite(activity_id: int):
     def save() -> services.InviteReport:
         if form.save_as.data:
             services.save_list(form.save_as.data, selection, field="save_as")
-        return services.invite(activity, selection, now=utcnow())
+        report = services.invite(activity, selection, now=utcnow())
+        for warning in report.warnings:
+            flash_after_commit(warning, "warning")
+        return report
 
     saved = save_or_show(
         form,
@@ -188,8 +191,12 @@ def nudge(activity_id: int, invitation_id: int):
 @bp.post("/activities/<int:activity_id>/invitations/nudge")
 @staff
 def nudge_all(activity_id: int):
-    """Remind every non-responder by mail (one mail each)."""
+    """Remind every non-responder by mail (one mail each), after a page that says how many."""
     activity = activity_or_404(activity_id)
+    if request.form.get("confirmed") != "1":
+        # A mass mailing: first say whom it reaches (works without JavaScript); nothing is sent yet.
+        waiting = [i for i in services.non_responders(activity) if i.person.email]
+        return render_template("invitations/confirm_nudge_all.html", activity=activity, waiting=waiting)
     count = services.nudge_all(activity, utcnow())
     flash_after_commit(_("%(n)s reminders were sent.", n=count), "success")
     return redirect(url_for("invitations.manage", activity_id=activity_id))
