@@ -5,6 +5,8 @@ FLASK := $(VENV)/bin/flask
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Exported: the app derives its default BASE_URL (links in mails and feeds) from them.
+export HOST PORT
 PYTEST_ARGS ?=
 # Test processes in parallel (the CI machine has 2 cores).
 TEST_WORKERS ?= 2
@@ -40,7 +42,7 @@ translations: $(VENV)/.installed
 
 # Re-extract the catalogue after adding strings; then translate app/translations/zh/LC_MESSAGES/messages.po
 extract: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output --no-wrap -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k pgettext:1c,2 -k lazy_pgettext:1c,2 --no-location --sort-output --no-wrap -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --no-wrap -i app/translations/messages.pot -d app/translations
 
 run: install

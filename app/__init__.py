@@ -84,6 +84,22 @@ def register_features(app: Flask) -> None:
     register_reminders(app)
     register_problem_reminders(app)
     register_problem_notices(app)
+    register_audited_models(app)
+
+
+def register_audited_models(app: Flask) -> None:
+    """Declare what the audit log records of each kind of record (app/audit/subjects.py)."""
+    from app.audit.subjects import register_audited
+    from app.auth.audited import AUDITED as ACCOUNTS
+    from app.events.audited import AUDITED as ACTIVITIES
+    from app.feeds.audited import AUDITED as FEEDS
+    from app.invitations.audited import AUDITED as INVITATIONS
+    from app.mail.audited import AUDITED as MAIL
+    from app.orgs.audited import AUDITED as ORGS
+    from app.problems.audited import AUDITED as PROBLEMS
+    from app.workcal.audited import AUDITED as WORKCAL
+
+    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WORKCAL])
 
 
 def check_notices(app: Flask) -> None:

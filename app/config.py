@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,17 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def served_base_url() -> str:
+    """The address the app is served at, from HOST and PORT (as `make run` serves it)."""
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # every interface: links must name one that others can reach
+        host = socket.getfqdn()
+    if ":" in host:
+        host = f"[{host}]"
+    port = os.environ.get("PORT", "").strip() or "5000"
+    return f"http://{host}:{port}"
 
 
 class ConfigError(ValueError):
@@ -73,7 +85,7 @@ class Config:
         self.HEALTHZ_TIMEOUT = env_number("HEALTHZ_TIMEOUT", "2000")
         self.DATABASE_POOL_TIMEOUT = env_number("DATABASE_POOL_TIMEOUT", "10")
         self.SECRET_KEY = load_secret_key(instance)
-        self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.BASE_URL = (os.environ.get("BASE_URL") or served_base_url()).rstrip("/")
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
         self.MAIL_PORT = env_number("MAIL_PORT", "25")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "linghang@localhost")

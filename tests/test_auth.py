@@ -147,4 +147,4 @@ def test_audit_log_page_shows_changes(client, login_as):
     login_as("organiser")
     client.post("/venues/new", data={"name": "报告厅", "address": "县城", "capacity": "120"})
     page = client.get("/audit?type=venue").get_data(as_text=True)
-    assert "报告厅" in page and "create" in page
+    assert "报告厅" in page and "创建" in page

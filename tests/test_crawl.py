@@ -1,4 +1,4 @@
-"""Every GET page, as anonymous and as each role, over the demo county: never a 500."""
+"""Every GET page, as anonymous and as each role, over the demo county: never a 500, one language a page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from app.demo import data
 from app.demo.services import load
 from app.extensions import db
+from tests.languages import catalogue, chinese_in_english, english_in_chinese, stored_text
 
 LINK = re.compile(r'href="(/[^"#]*)"')
 SKIP = ("/static/", "/lang/", "/logout")
@@ -39,8 +40,11 @@ def page_kind(app, path: str) -> tuple:
     return (endpoint, tuple(sorted({key for key, _v in parse_qsl(parts.query)})))
 
 
-def crawl(client, start: list[str]) -> dict[str, int]:
-    """Follow same-site links breadth first, a few pages of each kind; return each page's status."""
+def crawl(client, start: list[str], check=None, per_kind: int = PER_KIND) -> dict[str, int]:
+    """Follow same-site links breadth first, a few pages of each kind; return each page's status.
+
+    `check(path, html)` is called with every HTML page that answered 200.
+    """
     seen: dict[str, int] = {}
     kinds: Counter = Counter()
     queue = deque(start)
@@ -49,12 +53,14 @@ def crawl(client, start: list[str]) -> dict[str, int]:
         if path in seen or path.startswith(SKIP):
             continue
         kind = page_kind(client.application, path)
-        if kinds[kind] >= PER_KIND:
+        if kinds[kind] >= per_kind:
             continue
         kinds[kind] += 1
         response = client.get(path)
         seen[path] = response.status_code
         if response.status_code == 200 and response.mimetype == "text/html":
+            if check is not None:
+                check(path, response.get_data(as_text=True))
             for link in LINK.findall(response.get_data(as_text=True)):
                 link = link.replace("&amp;", "&")
                 if link not in seen:
@@ -76,9 +82,21 @@ def test_no_page_answers_500(app, client, demo, email):
     if email:
         response = client.post("/login", data={"email": email, "password": data.DEMO_PASSWORD})
         assert response.status_code == 302
-    statuses = crawl(client, ["/", *argless_get_routes(app)])
+    stored, msgids = stored_text(), catalogue()
+    english: dict[str, list[str]] = {}
+    statuses = crawl(client, ["/", *argless_get_routes(app)], check=lambda path, html: english.update(
+        {path: found} if (found := english_in_chinese(html, stored, msgids)) else {}
+    ))
     errors = {path: status for path, status in statuses.items() if status >= 500}
     assert errors == {}
+    assert english == {}, "untranslated English on Chinese pages"
+    chinese: dict[str, list[str]] = {}
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    crawl(client, ["/", *argless_get_routes(app)], per_kind=1, check=lambda path, html: chinese.update(
+        {path: found} if (found := chinese_in_english(html, stored)) else {}
+    ))
+    assert chinese == {}, "Chinese outside names and data on English pages"
     assert len(statuses) > (20 if email else 3)
     if email is None:
         assert all(status in (200, 302, 404) for status in statuses.values()), statuses

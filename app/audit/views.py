@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
+from app.audit.display import readable, type_labels
 from app.audit.models import AuditEntry
 from app.core.inputs import arg_id, arg_text
 from app.core.pagination import paginate
@@ -26,7 +27,11 @@ def entries():
         statement = statement.where(AuditEntry.entity_type == entity_type)
     if entity_id:
         statement = statement.where(AuditEntry.entity_id == entity_id)
-    types = db.session.scalars(select(AuditEntry.entity_type).distinct().order_by(AuditEntry.entity_type)).all()
+    recorded = db.session.scalars(select(AuditEntry.entity_type).distinct()).all()
+    labels = type_labels()
+    types = sorted(((t, labels.get(t, t)) for t in recorded), key=lambda pair: pair[1])
+    page = paginate(statement)
     return render_template(
-        "audit/entries.html", page=paginate(statement), types=types, entity_type=entity_type, entity_id=entity_id
+        "audit/entries.html", page=page, rows=[readable(e) for e in page.items], types=types,
+        entity_type=entity_type, entity_id=entity_id,
     )

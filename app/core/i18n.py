@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel.lists import format_list
 from flask import current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
@@ -48,6 +49,14 @@ def select_timezone() -> str:
 def _pattern(kind: str) -> str:
     language = get_locale().language if get_locale() else "zh"
     return PATTERNS.get(language, PATTERNS["en"])[kind]
+
+
+def join_list(names: list[str]) -> str:
+    """Join names as the language does: 甲、乙和丙 / A, B, and C."""
+    names = [str(name) for name in names]
+    if len(names) < 2:
+        return "".join(names)
+    return format_list(names, locale=get_locale() or "zh_CN")
 
 
 def format_dt(value: datetime | None, kind: str = "datetime") -> str:

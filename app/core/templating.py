@@ -6,7 +6,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from app.core.i18n import format_day, format_dt, format_range
+from app.core.i18n import format_day, format_dt, format_range, join_list
 
 
 def nl2br(value: str | None) -> Markup:
@@ -25,7 +25,7 @@ def page_url(number: int) -> str:
 def init_templating(app: Flask) -> None:
     """Register filters and globals used by every template."""
     app.jinja_env.filters.update(
-        dt=format_dt, day=format_day, dtrange=format_range, nl2br=nl2br
+        dt=format_dt, day=format_day, dtrange=format_range, nl2br=nl2br, names=join_list
     )
     app.jinja_env.globals.update(
         page_url=page_url,

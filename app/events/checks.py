@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.core.clock import to_local
 from app.core.errors import ValidationFailed
-from app.core.i18n import format_range
+from app.core.i18n import format_range, join_list
 from app.core.offsets import check_offsets
 from app.events.conflicts import (
     MAX_DURATION,
@@ -77,7 +77,9 @@ def venue_taken(
 ) -> VenueTaken:
     """The refusal naming the activities that hold the venue at this time."""
     taken = venue_conflicts(venue_id, starts_at, ends_at, exclude_id)
-    names = "、".join(f"{a.title}（{format_range(a.starts_at, a.ends_at)}）" for a in taken[:3])
+    names = join_list(
+        [_("%(title)s (%(time)s)", title=a.title, time=format_range(a.starts_at, a.ends_at)) for a in taken[:3]]
+    )
     return VenueTaken(_("The venue is already taken at this time by: %(activities)s.", activities=names), taken)
 
 
@@ -169,7 +171,7 @@ def busy_warnings(
         _(
             "%(organisation)s is already at an overlapping activity: %(activities)s.",
             organisation=orgs[org_id].display_name,
-            activities="、".join(a.title for a in activities[:3]),
+            activities=join_list([a.title for a in activities[:3]]),
         )
         for org_id, activities in busy.items()
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
@@ -226,9 +227,10 @@ class Activity(db.Model):
         """Where it happens, in words."""
         parts: list[str] = []
         if self.venue is not None:
-            parts.append(f"{self.venue.name}（{self.venue.address}）")
+            parts.append(_("%(name)s (%(detail)s)", name=self.venue.name, detail=self.venue.address))
         elif self.site is not None:
-            parts.append(self.site.name + (f"（{self.site.address}）" if self.site.address else ""))
+            site = self.site
+            parts.append(_("%(name)s (%(detail)s)", name=site.name, detail=site.address) if site.address else site.name)
         if self.location_note:
             parts.append(self.location_note)
         return " ".join(parts)

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import ConcurrentChange
-from app.core.i18n import format_dt, format_range
+from app.core.i18n import format_dt, format_range, join_list
 from app.events.models import Activity
 
 NOTHING = "—"
@@ -35,7 +35,7 @@ PARTS: dict[str, tuple[str, Callable[[Activity], str]]] = {
     "status": (_l("Status"), lambda a: a.status_label),
     "kind": (_l("Kind"), lambda a: a.kind_label),
     "host": (_l("Host"), lambda a: a.host.display_name),
-    "cohosts": (_l("Co-hosting departments"), lambda a: "、".join(o.display_name for o in a.cohosts) or NOTHING),
+    "cohosts": (_l("Co-hosting departments"), lambda a: join_list([o.display_name for o in a.cohosts]) or NOTHING),
     "capacity": (_l("Capacity"), lambda a: str(a.capacity) if a.capacity else NOTHING),
     "agenda": (_l("Agenda"), lambda a: _text(a.agenda)),
     "description": (_l("Description"), lambda a: _text(a.description)),

@@ -187,7 +187,7 @@ def _subject_choices() -> list[tuple[str, str]]:
         others = db.session.scalars(
             select(Organisation).where(Organisation.active.is_(True), Organisation.id != own.id).order_by(Organisation.kind, Organisation.name)
         )
-        choices += [(f"org:{o.id}", f"{o.name}（{o.kind_label}）") for o in others]
+        choices += [(f"org:{o.id}", _("%(name)s (%(detail)s)", name=o.name, detail=o.kind_label)) for o in others]
     return choices
 
 

@@ -44,7 +44,7 @@ def invitation_or_404(activity_id: int, invitation_id: int) -> Invitation:
 def _invite_form() -> InviteForm:
     form = InviteForm()
     form.organisations.choices = [
-        (o.id, f"{o.name}（{o.kind_label}）")
+        (o.id, _("%(name)s (%(detail)s)", name=o.name, detail=o.kind_label))
         for o in db.session.scalars(
             select(Organisation)
             .where(Organisation.active.is_(True), Organisation.kind.in_([OrgKind.enterprise, OrgKind.department]))
@@ -52,7 +52,7 @@ def _invite_form() -> InviteForm:
         )
     ]
     form.people.choices = [
-        (p.id, f"{p.name}（{p.organisation.display_name}）")
+        (p.id, _("%(name)s (%(detail)s)", name=p.name, detail=p.organisation.display_name))
         for p in db.session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.name))
     ]
     form.alliances.choices = [

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -34,7 +35,7 @@ class Answer(enum.StrEnum):
 
 ANSWER_LABELS = {
     Answer.pending: _l("Not answered"),
-    Answer.accepted: _l("Accepted"),
+    Answer.accepted: lazy_pgettext("invitation answer", "Accepted"),
     Answer.declined: _l("Declined"),
     Answer.tentative: _l("Maybe"),
 }

@@ -78,6 +78,7 @@ def answer(
         "answer": invitation.answer,
         "seats": invitation.seats,
         "waitlisted_at": invitation.waitlisted_at,
+        "channel": invitation.channel,
     }
     capacity = capacity_of(activity)
     waitlisted_at = None
@@ -100,7 +101,7 @@ def answer(
     invitation.updated_at = now
     db.session.flush()
     changes = {k: [v, getattr(invitation, k)] for k, v in old.items() if v != getattr(invitation, k)}
-    record(invitation, "answer", changes, note=channel.value, now=now)
+    record(invitation, "answer", changes, now=now)
     # Declining stops this contact's reminders; accepting plans them (a waiting seat: none yet).
     answer_changed.send(invitation, now=now)
     promote_waitlist(activity, now)

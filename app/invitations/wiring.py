@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from app.events.conflicts import add_attendance_source
@@ -22,6 +23,14 @@ from app.invitations.models import Answer, Invitation
 from app.mail.models import OutboxMessage
 from app.mail.notices import notices_of
 
+# How the outbox page names each invitation mail.
+OUTBOX_KIND_LABELS = {
+    "invitation.invitation": _l("Invitation"),
+    "invitation.update": _l("Change notice"),
+    "invitation.cancellation": _l("Cancellation notice"),
+    "invitation.nudge": _l("Reminder to answer"),
+    "invitation.promotion": _l("Seat from the waiting list"),
+}
 # The METHOD:CANCEL mail is what tells invitees of a cancellation: never withdrawn by it.
 CANCELLATION_KIND = "invitation.cancellation"
 
@@ -73,3 +82,4 @@ def register(app: Flask) -> None:
     registry.add_send_time_check(invitation_mail_withdrawn)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, build_message)
+        registry.add_kind_label(kind, OUTBOX_KIND_LABELS[kind])

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +30,7 @@ OUTBOX_STATUS_LABELS = {
     OutboxStatus.sent: _l("Sent"),
     OutboxStatus.retrying: _l("Retrying"),
     OutboxStatus.failed: _l("Given up"),
-    OutboxStatus.cancelled: _l("Withdrawn"),
+    OutboxStatus.cancelled: lazy_pgettext("outbox status", "Withdrawn"),
 }
 
 

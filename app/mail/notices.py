@@ -48,6 +48,8 @@ class Notices:
     renderers: dict[str, Renderer] = field(default_factory=dict)
     send_time_checks: list[SendTimeCheck] = field(default_factory=list)
     outbox_panels: list[Callable[[], str]] = field(default_factory=list)
+    # Outbox kind → its translated name on the outbox page ("invitation.update" → 活动变更通知).
+    kind_labels: dict[str, Any] = field(default_factory=dict)
 
     def add_reminder_builder(self, kind: str, builder: ReminderBuilder) -> None:
         """Register the builder of one reminder kind."""
@@ -64,6 +66,18 @@ class Notices:
     def add_renderer(self, kind: str, renderer: Renderer) -> None:
         """Declare an outbox kind queued without a body, and what builds it at send time."""
         self.renderers[kind] = renderer
+
+    def add_kind_label(self, kind: str, label: Any) -> None:
+        """Name an outbox kind for people (a lazy translated string)."""
+        self.kind_labels[kind] = label
+
+    def kind_label(self, kind: str) -> str:
+        """The translated name of an outbox kind (the kind itself only when none was registered)."""
+        return str(self.kind_labels.get(kind, kind))
+
+    def unnamed_kinds(self) -> list[str]:
+        """Outbox kinds with a builder but no name for the outbox page."""
+        return sorted((set(self.prebuilt) | set(self.renderers)) - set(self.kind_labels))
 
     def add_send_time_check(self, check: SendTimeCheck) -> None:
         """Add a check run just before sending; True withdraws the mail."""

@@ -42,6 +42,7 @@ def outbox():
         status=status,
         counts=counts,
         labels=OUTBOX_STATUS_LABELS,
+        kind_label=notices().kind_label,
         statuses=list(OutboxStatus),
         retryable=RETRYABLE,
     )

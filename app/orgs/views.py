@@ -187,7 +187,7 @@ def people():
 def _person_form(person: Person | None) -> PersonForm:
     form = PersonForm(obj=person)
     form.organisation_id.choices = [
-        (o.id, f"{o.name}（{o.kind_label}）") for o in services.organisations_of_kind(*OrgKind)
+        (o.id, _("%(name)s (%(detail)s)", name=o.name, detail=o.kind_label)) for o in services.organisations_of_kind(*OrgKind)
     ]
     form.assigned_enterprises.choices = [
         (o.id, o.name) for o in services.organisations_of_kind(OrgKind.enterprise)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -64,13 +65,13 @@ class ProblemStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    ProblemStatus.accepted: _l("Accepted"),
+    ProblemStatus.accepted: lazy_pgettext("problem status", "Accepted"),
     ProblemStatus.assigned: _l("Assigned"),
     ProblemStatus.in_progress: _l("In progress"),
     ProblemStatus.resolved: _l("Resolved"),
     ProblemStatus.closed: _l("Closed out"),
     ProblemStatus.returned: _l("Returned"),
-    ProblemStatus.withdrawn: _l("Withdrawn"),
+    ProblemStatus.withdrawn: lazy_pgettext("problem status", "Withdrawn"),
 }
 
 STATUS_COLOURS = {

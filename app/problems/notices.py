@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.events.models import ActivityStatus
@@ -41,6 +42,12 @@ ASSIGNED = "problem.assigned"
 RESOLVED = "problem.resolved"
 UNASSIGNED = "problem.unassigned"
 OUTBOX_KINDS = (ASSIGNED, RESOLVED, UNASSIGNED)
+# How the outbox page names each problem mail.
+OUTBOX_KIND_LABELS = {
+    ASSIGNED: _l("Problem assigned"),
+    RESOLVED: _l("Problem resolved: please rate"),
+    UNASSIGNED: _l("Problem waiting to be assigned"),
+}
 RATING_LINK_DAYS = 30  # default of PROBLEM_RATING_LINK_DAYS
 
 
@@ -182,4 +189,5 @@ def register(app: Flask) -> None:
     registry = notices_of(app)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, text_message)
+        registry.add_kind_label(kind, OUTBOX_KIND_LABELS[kind])
     registry.add_send_time_check(outdated)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.audit.services import record
+from app.audit.services import created, record
 from app.auth.models import Role, User
 from app.core.errors import ValidationFailed
 from app.events.models import Activity, ActivityKind, ActivityStatus
@@ -71,7 +71,7 @@ def record_problem(
     db.session.add(problem)
     db.session.flush()
     db.session.add(ProblemStep(problem=problem, at=now, actor=recorder, action="record", from_status=None, to_status=S.accepted))
-    record(problem, "create", {"enterprise_id": [None, enterprise.id], "category": [None, category]}, now=now)
+    record(problem, "create", created(problem), now=now)
     if resolved_on_site:
         problem.resolved_on_site = True
         problem.resolution = resolution

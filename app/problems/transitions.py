@@ -310,7 +310,7 @@ def request_extension(problem: Problem, actor: Person | None, *, until: date | N
     problem.extension_state = ExtensionState.pending
     problem.extension_until = until
     problem.extension_reason = reason
-    add_step(problem, actor, "request_extension", None, f"{until.isoformat()} {reason}", now)
+    add_step(problem, actor, "request_extension", None, f"{until.isoformat()} {reason}", now, {"extension_until": [None, until]})
     return problem
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from flask import Flask, render_template
+from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -135,6 +136,7 @@ def register(app: Flask) -> None:
     answer_changed.connect(_answer_changed, weak=False)
     registry = notices_of(app)
     registry.add_renderer(OUTBOX_KIND, render_reminder)
+    registry.add_kind_label(OUTBOX_KIND, lazy_pgettext("outbox kind", "Reminder"))
     registry.add_send_time_check(reminder_withdrawn)
     registry.add_subject_check(SubjectType.invitation.value, planning.invitation_still_wanted)
     registry.add_reminder_builder(ReminderKind.activity_upcoming.value, emails.activity_reminder)

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from app.audit.display import readable
 from app.audit.services import history
 from app.auth.access import any_role, roles_required
 from app.auth.models import Role
@@ -48,24 +48,6 @@ from app.extensions import db
 from app.orgs.models import OrgKind, Venue
 from app.orgs.services import organisations_of_kind
 
-# How the activity's history names actions and fields.
-ACTION_LABELS = {
-    "create": _l("Activity created"),
-    "update": _l("Changed"),
-    "update_following": _l("Changed with the following occurrences"),
-    "publish": _l("Published"),
-    "reschedule": _l("Rescheduled"),
-    "cancel": _l("Cancelled"),
-    "complete": _l("Completed"),
-}
-FIELD_LABELS = {
-    "kind": _l("Kind"), "visit_kind": _l("Kind of visit"), "title": _l("Title"), "starts_at": _l("Starts"),
-    "ends_at": _l("Ends"), "theme_id": _l("Monthly theme"), "host_id": _l("Host"), "alliance_id": _l("Alliance"),
-    "cohosts": _l("Co-hosting departments"), "venue_id": _l("Venue"), "site_id": _l("Enterprise site"),
-    "location_note": _l("Location note"), "capacity": _l("Capacity"), "agenda": _l("Agenda"),
-    "description": _l("Description"), "status": _l("Status"), "sequence": _l("Calendar revision"),
-    "organiser_id": _l("Organiser"), "venue_override": _l("Venue used although taken"),
-}
 staff = roles_required(Role.organiser)
 
 
@@ -82,7 +64,7 @@ def activities():
 def activity_detail(activity_id: int):
     """Everything about one activity."""
     activity = visible_activity_or_404(current_user, activity_id)
-    changes = history("activity", activity.id) if current_user.is_staff else []
+    changes = [readable(entry) for entry in history("activity", activity.id)] if current_user.is_staff else []
     siblings = []
     if activity.series_id:
         siblings = db.session.scalars(
@@ -92,7 +74,7 @@ def activity_detail(activity_id: int):
         ).all()
     return render_template(
         "events/activity_detail.html", activity=activity, changes=changes, siblings=siblings,
-        action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, now=utcnow(),
+        now=utcnow(),
         rule_words=describe(activity.series.rrule) if activity.series else None,
     )
 
@@ -116,7 +98,7 @@ def _choices(form: ActivityForm) -> None:
 
 def _venue_choices(*, with_capacity: bool) -> list[tuple[int, str]]:
     venues = db.session.scalars(select(Venue).where(Venue.active.is_(True)).order_by(Venue.name))
-    return [(v.id, f"{v.name}（{v.capacity}）" if with_capacity else v.name) for v in venues]
+    return [(v.id, _("%(name)s (%(detail)s)", name=v.name, detail=v.capacity) if with_capacity else v.name) for v in venues]
 
 
 def _local_naive(value):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -110,9 +109,8 @@ def _year_plan(year: int):
 @bp.get("/themes/plan/<year:year>/print")
 @any_role
 def year_plan_print(year: int):
-    """The year plan on A4, in Chinese, for printing."""
+    """The year plan on A4, in the reader's language, for printing."""
     if not 2000 <= year <= 2100:
         abort(404)
     themes, by_month, visits = _year_plan(year)
-    with force_locale("zh_CN"):
-        return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month, visits=visits)
+    return render_template("events/year_plan_print.html", year=year, themes=themes, by_month=by_month, visits=visits)
