@@ -15,7 +15,9 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.events.series import describe, occurrences
 from app.ical.builder import PARTSTAT, build_calendar, build_vevent
+from app.ical.recurring import occurrence_cancel_event, series_events
 from app.invitations.models import Invitation
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
@@ -52,15 +54,24 @@ def calendar_bytes(invitation: Invitation, method: str, link: str | None) -> byt
     """The iCalendar object of the mail, with this recipient as the one ATTENDEE."""
     base_url = current_app.config["BASE_URL"]
     extra = _("Your answer: %(link)s", link=link) if link else None
-    event = build_vevent(
-        invitation.activity,
-        base_url=base_url,
-        attendee=invitation.person,
-        partstat=PARTSTAT[invitation.answer.value] if method == "REQUEST" else "NEEDS-ACTION",
-        method=method,
-        extra_description=extra,
-    )
-    return build_calendar([event], method=method).to_ical()
+    options = {
+        "attendee": invitation.person,
+        "partstat": PARTSTAT[invitation.answer.value] if method == "REQUEST" else "NEEDS-ACTION",
+        "extra_description": extra,
+    }
+    activity = invitation.activity
+    if is_series_invitation(invitation) and method == "CANCEL":
+        events = [occurrence_cancel_event(activity, base_url=base_url, **options)]
+    elif is_series_invitation(invitation):
+        events = series_events(activity.series, occurrences(activity.series), base_url=base_url, method=method, **options)
+    else:
+        events = [build_vevent(activity, base_url=base_url, method=method, **options)]
+    return build_calendar(events, method=method).to_ical()
+
+
+def is_series_invitation(invitation: Invitation) -> bool:
+    """An invitation to a whole series whose activity still belongs to one: its mails carry the series."""
+    return invitation.whole_series and invitation.activity.series is not None
 
 
 def calendar_part(ics: bytes, method: str) -> MIMEBase:
@@ -116,6 +127,7 @@ def build_message(invitation: Invitation, kind: str, token: str | None, changes:
             "link": link,
             "changes": changes or {},
             "previous": previous_times(activity, changes) if kind == "update" else None,
+            "series_words": describe(activity.series.rrule) if is_series_invitation(invitation) else None,
         }
         message = EmailMessage()
         message["To"] = formataddr((person.name, person.email or ""))

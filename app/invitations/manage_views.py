@@ -134,6 +134,8 @@ def invite(activity_id: int):
     def save() -> services.InviteReport:
         if form.save_as.data:
             services.save_list(form.save_as.data, selection, field="save_as")
+        if activity.series_id is not None and form.whole_series.data:
+            return services.invite_series(activity, selection, now=utcnow())
         return services.invite(activity, selection, now=utcnow())
 
     saved = save_or_show(
