@@ -128,7 +128,7 @@ class ActivityForm(OpenedVersion, FlaskForm):
     repeat_weekday = SelectField(_l("Weekday"), default="MO", choices=lambda: [(c, str(WEEKDAYS[c])) for c in WEEKDAY_CODES])
     repeat_month_day = IntegerField(_l("Day of the month"), validators=[Optional(), NumberRange(min=1, max=31)])
     repeat_end = SelectField(
-        _l("Ends"), default="until", choices=[("until", _l("On a date")), ("count", _l("After a number of times"))],
+        _l("The series ends"), default="until", choices=[("until", _l("On a date")), ("count", _l("After a number of times"))],
     )
     repeat_until = DateField(_l("Last day"), validators=[Optional(), in_years])
     repeat_count = IntegerField(_l("Number of times"), validators=[Optional(), NumberRange(min=1, max=500)])
