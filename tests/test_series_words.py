@@ -23,7 +23,7 @@ from app.events.models import Activity, ActivityKind, ActivitySeries, ActivitySt
 from app.events.series_words import HolidayPolicy, Repeat, SeriesWords, rule_from_words
 from app.extensions import db
 from app.feeds.content import render_feed, scope_for
-from app.feeds.models import FeedKind
+from app.feeds.models import FeedKind, FeedState
 from app.ical.builder import build_calendar
 from app.ical.recurring import series_events, series_uid
 from app.invitations import services as invitations
@@ -302,3 +302,22 @@ def test_cancelling_one_occurrence_sends_one_cancel_with_its_recurrence_id(app, 
     assert recurrence not in masters[0]["occurrences"]
     assert len(masters[0]["occurrences"]) == len(live(series))
     read_all([feed])
+
+
+def test_someone_invited_to_one_meeting_joins_the_series_and_the_feeds_hear_of_it(app, alliance_tea):
+    alliance, people, series = alliance_tea
+    rows = series_services.occurrences(series)
+    # Invited to every meeting one by one: joining the series adds no row, it only widens them.
+    single = [invitations.invite(row, invitations.Selection(person_ids=[people[0].id]), now=NOW).created[0]
+              for row in rows][1]
+    db.session.commit()
+    assert len(mails("invitation.invitation")) == len(rows)
+    generation = db.session.scalar(select(FeedState.generation))
+    report = invitations.invite_series(rows[0], invitations.Selection(person_ids=[people[0].id]), now=NOW)
+    db.session.commit()
+    assert len(report.created) == 1 and report.mailed == 1 and len(mails("invitation.invitation")) == len(rows) + 1
+    assert db.session.scalar(select(FeedState.generation)) > generation
+    db.session.refresh(single)
+    assert single.whole_series
+    mine = db.session.scalars(select(Invitation).where(Invitation.person_id == people[0].id)).all()
+    assert len(mine) == len(live(series)) and all(i.whole_series for i in mine)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
@@ -32,6 +32,25 @@ from app.invitations.tokens import issue_token
 def open_occurrences(activity: Activity, now: datetime) -> list[Activity]:
     """The occurrences of the activity's series that are neither closed nor over, in order."""
     return [a for a in occurrences(activity.series) if a.status not in CLOSED and a.ends_at > now]
+
+
+def _widen_to_series(rows: list[Invitation]) -> None:
+    """Rows of someone invited to single meetings before now join the series invitation.
+
+    organisation_id is named in the SET list so that the feed triggers (which fire on UPDATE OF
+    activity_id, person_id, organisation_id) see the change: the feeds then show the series.
+    """
+    if not rows:
+        return
+    db.session.flush()
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_([row.id for row in rows]))
+        .values(whole_series=True, organisation_id=Invitation.organisation_id)
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:
+        db.session.refresh(row)
 
 
 def invite_series(activity: Activity, selection: Selection, *, now: datetime) -> InviteReport:
@@ -65,8 +84,7 @@ def invite_series(activity: Activity, selection: Selection, *, now: datetime) ->
         created = [
             row or new_invitation(meeting, person, now, whole_series=True) for meeting, row in zip(meetings, mine, strict=True)
         ]
-        for row in created:
-            row.whole_series = True  # one invited to a single meeting before now takes the series
+        _widen_to_series([row for row in mine if row is not None and not row.whole_series])
         rows += created
         anchor = created[0]
         report.created.append(anchor)
