@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app.config import Config
+from app.config import Config, check_config
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -20,12 +20,14 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_object(config)
+    check_config(app.config)
     for step in (
         register_extensions,
         register_models,
         register_features,
         check_notices,
         register_blueprints,
+        register_security,
         register_unit_of_work,
         register_template_helpers,
         register_errorhandlers,
@@ -38,10 +40,16 @@ def create_app(config: Config | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, csrf, babel and the login manager to the app."""
     from app.auth.access import configure_login
+    from app.core.database import engine_options, init_database_timeouts
     from app.core.i18n import select_locale, select_timezone
     from app.extensions import babel, csrf, db, migrate
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config),
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     db.init_app(app)
+    init_database_timeouts(app, db)
     migrate.init_app(
         app,
         db,
@@ -115,6 +123,20 @@ def register_blueprints(app: Flask) -> None:
         workcal_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response, log-in throttling, the client address behind proxies."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app.auth.throttle import init_throttle
+    from app.core.security_headers import init_security_headers
+
+    init_security_headers(app)
+    init_throttle(app)
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx & co. the address to throttle is the client's, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
 
 
 def register_unit_of_work(app: Flask) -> None:

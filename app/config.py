@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
@@ -16,6 +23,20 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot run with; the message names the variable."""
+
+
+def env_number(name: str, default: str, kind: type = int) -> int | float:
+    """Read a number from the environment, naming the variable when it is not one."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
 
 
 def load_secret_key(instance_path: Path) -> str:
@@ -46,28 +67,31 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'linghang.sqlite'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Seconds to wait for a connection, milliseconds a statement may run (0: no limit).
+        self.DATABASE_CONNECT_TIMEOUT = env_number("DATABASE_CONNECT_TIMEOUT", "5")
+        self.DATABASE_STATEMENT_TIMEOUT = env_number("DATABASE_STATEMENT_TIMEOUT", "30000")
+        self.HEALTHZ_TIMEOUT = env_number("HEALTHZ_TIMEOUT", "2000")
         self.SECRET_KEY = load_secret_key(instance)
         self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+        self.MAIL_PORT = env_number("MAIL_PORT", "25")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "linghang@localhost")
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
-        self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+        self.MAIL_MAX_ATTEMPTS = env_number("MAIL_MAX_ATTEMPTS", "8")
         # Reminders and the scheduler process (see README "Scheduler").
-        self.SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
-        self.SCHEDULER_STANDBY_POLL_SECONDS = float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "2"))
-        self.SCHEDULER_PLAN_EVERY_SECONDS = float(os.environ.get("SCHEDULER_PLAN_EVERY_SECONDS", "600"))
+        self.SCHEDULER_INTERVAL_SECONDS = env_number("SCHEDULER_INTERVAL_SECONDS", "30", float)
+        self.SCHEDULER_STANDBY_POLL_SECONDS = env_number("SCHEDULER_STANDBY_POLL_SECONDS", "2", float)
+        self.SCHEDULER_PLAN_EVERY_SECONDS = env_number("SCHEDULER_PLAN_EVERY_SECONDS", "600", float)
         self.REMINDER_OFFSETS = os.environ.get("REMINDER_OFFSETS", "1440,120")
-        self.REMINDER_NUDGE_MINUTES = int(os.environ.get("REMINDER_NUDGE_MINUTES", "1440"))
-        self.REMINDER_ANSWER_DEADLINE_MINUTES = int(os.environ.get("REMINDER_ANSWER_DEADLINE_MINUTES", "2880"))
+        self.REMINDER_NUDGE_MINUTES = env_number("REMINDER_NUDGE_MINUTES", "1440")
+        self.REMINDER_ANSWER_DEADLINE_MINUTES = env_number("REMINDER_ANSWER_DEADLINE_MINUTES", "2880")
         # Problems (催办, 回访) and attendee feedback through the answer link (app/problems/reminders.py).
-        self.PROBLEM_REMIND_WORKING_DAYS = int(os.environ.get("PROBLEM_REMIND_WORKING_DAYS", "2"))
-        self.PROBLEM_REMIND_HOUR = int(os.environ.get("PROBLEM_REMIND_HOUR", "9"))
-        self.PROBLEM_FOLLOW_UP_REMIND_HOURS = int(os.environ.get("PROBLEM_FOLLOW_UP_REMIND_HOURS", "15"))
-        self.INVITATION_FEEDBACK_DAYS = int(os.environ.get("INVITATION_FEEDBACK_DAYS", "30"))
+        self.PROBLEM_REMIND_WORKING_DAYS = env_number("PROBLEM_REMIND_WORKING_DAYS", "2")
+        self.PROBLEM_REMIND_HOUR = env_number("PROBLEM_REMIND_HOUR", "9")
+        self.PROBLEM_FOLLOW_UP_REMIND_HOURS = env_number("PROBLEM_FOLLOW_UP_REMIND_HOURS", "15")
+        self.INVITATION_FEEDBACK_DAYS = env_number("INVITATION_FEEDBACK_DAYS", "30")
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE
@@ -78,16 +102,94 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.BASE_URL.startswith("https://")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
-        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DAYS = env_number("REMEMBER_COOKIE_DAYS", "30")
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=self.REMEMBER_COOKIE_DAYS)
+        # Log-in throttling (app/auth/throttle.py): Flask-Limiter's storage and the two limits.
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "linghang")
+        self.LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes")
+        self.LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "60 per minute")
+        self.PHOTOS_PER_ACTIVITY = env_number("PHOTOS_PER_ACTIVITY", "60")
+        # How many reverse proxies (nginx …) stand in front of the app and set X-Forwarded-For.
+        self.PROXY_COUNT = env_number("PROXY_COUNT", "0")
+        self.MAX_UPLOAD_MB = env_number("MAX_UPLOAD_MB", "10")
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
         # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
-        self.FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
-        self.FEED_FUTURE_DAYS = int(os.environ.get("FEED_FUTURE_DAYS", "365"))
-        self.FEED_CACHE_BYTES = int(os.environ.get("FEED_CACHE_MB", "64")) * 1024 * 1024
+        self.FEED_PAST_DAYS = env_number("FEED_PAST_DAYS", "90")
+        self.FEED_FUTURE_DAYS = env_number("FEED_FUTURE_DAYS", "365")
+        self.FEED_CACHE_MB = env_number("FEED_CACHE_MB", "64")
+        self.FEED_CACHE_BYTES = self.FEED_CACHE_MB * 1024 * 1024
         # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
         self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
+
+
+# Each numeric setting's allowed range (inclusive); check_config refuses anything outside.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "DATABASE_CONNECT_TIMEOUT": (1, 600),
+    "DATABASE_STATEMENT_TIMEOUT": (0, 3_600_000),
+    "HEALTHZ_TIMEOUT": (100, 60_000),
+    "MAIL_PORT": (1, 65535),
+    "MAIL_MAX_ATTEMPTS": (1, 100),
+    "SCHEDULER_INTERVAL_SECONDS": (0.1, 86400),
+    "SCHEDULER_STANDBY_POLL_SECONDS": (0.1, 3600),
+    "SCHEDULER_PLAN_EVERY_SECONDS": (1, 86400 * 7),
+    "REMINDER_NUDGE_MINUTES": (1, 60 * 24 * 60),
+    "REMINDER_ANSWER_DEADLINE_MINUTES": (1, 60 * 24 * 60),
+    "PROBLEM_REMIND_WORKING_DAYS": (0, 60),
+    "PROBLEM_REMIND_HOUR": (0, 23),
+    "PROBLEM_FOLLOW_UP_REMIND_HOURS": (0, 23),
+    "INVITATION_FEEDBACK_DAYS": (0, 366),
+    "REMEMBER_COOKIE_DAYS": (1, 365),
+    "PHOTOS_PER_ACTIVITY": (1, 10_000),
+    "PROXY_COUNT": (0, 5),
+    "MAX_UPLOAD_MB": (1, 1024),
+    "FEED_PAST_DAYS": (0, 3660),
+    "FEED_FUTURE_DAYS": (1, 3660),
+    "FEED_CACHE_MB": (0, 4096),
+}
+RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "valkey")
+
+
+def _check_url(name: str, value: object) -> None:
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in str(value)):
+        raise ConfigError(f"{name} must be an http(s) URL such as https://linghang.example.cn, not {value!r}")
+
+
+def _check_number(name: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value!r}")
+
+
+def check_config(settings: Mapping[str, object]) -> None:
+    """Stop the app at start-up on a setting it cannot run with, naming the variable."""
+    for name, (low, high) in NUMBER_RANGES.items():
+        if name in settings:
+            _check_number(name, settings[name], low, high)
+    _check_url("BASE_URL", settings["BASE_URL"])
+    zone = str(settings["DISPLAY_TIMEZONE"])
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DISPLAY_TIMEZONE must be a time zone such as Asia/Shanghai, not {zone!r}") from None
+    for name in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
+        try:
+            if not parse_many(str(settings[name])):
+                raise ValueError(name)
+        except ValueError:
+            raise ConfigError(f"{name} must be a rate such as '10 per 15 minutes', not {settings[name]!r}") from None
+    storage = str(settings["RATELIMIT_STORAGE_URI"])
+    if urlsplit(storage).scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+        raise ConfigError(f"RATELIMIT_STORAGE_URI must be memory:// or a redis:// URL, not {storage!r}")
+    if not str(settings["SQLALCHEMY_DATABASE_URI"]).startswith(("sqlite:", "postgresql")):
+        raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
 
 
 class TestConfig(Config):
@@ -104,3 +206,5 @@ class TestConfig(Config):
         self.SERVER_NAME = None
         # Hashing is the slowest part of a log-in; tests log in hundreds of times.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+        # Tests log in hundreds of times from one address; tests/test_login_throttle.py lowers it.
+        self.LOGIN_ADDRESS_LIMIT = "100000 per minute"

@@ -274,9 +274,38 @@ def page(browser, tmp_path: Path, request):
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     # Generous: CI runs two test processes on two cores beside the browser.
     context.set_default_timeout(30000)
+    # Every journey runs under the app's Content-Security-Policy: record what it blocks.
+    context.add_init_script(CSP_VIOLATION_RECORDER)
     browser_page = context.new_page()
+    console_violations: list[str] = []
+    browser_page.on(
+        "console",
+        lambda message: console_violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield browser_page
     try:
         browser_page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+        violations = console_violations + csp_violations(browser_page)
     finally:
         context.close()
+    assert violations == [], f"the Content-Security-Policy blocked: {violations}"
+
+
+# Injected by the browser itself (not an inline script, so the CSP does not apply to it).
+CSP_VIOLATION_RECORDER = """
+document.addEventListener('securitypolicyviolation', function (event) {
+  try {
+    var seen = JSON.parse(sessionStorage.getItem('csp-violations') || '[]');
+    seen.push(event.violatedDirective + ' ' + (event.blockedURI || 'inline') + ' ' + event.sourceFile + ':' + event.lineNumber);
+    sessionStorage.setItem('csp-violations', JSON.stringify(seen));
+  } catch (e) {}
+});
+"""
+
+
+def csp_violations(browser_page) -> list[str]:
+    """The CSP violations the current page's tab recorded (they survive navigation in sessionStorage)."""
+    try:
+        return browser_page.evaluate("JSON.parse(sessionStorage.getItem('csp-violations') || '[]')")
+    except Exception:  # noqa: BLE001 - a page that is not HTML (a download) has no storage
+        return []

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
-
 
 def test_404_page_in_chinese_and_english(client, app):
     response = client.get("/no/such/page")
@@ -39,13 +37,13 @@ def test_unexpected_errors_render_the_500_page(client, app, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 500
     assert "出错" in response.get_data(as_text=True)
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]  # error pages too
 
 
 def test_healthz_reports_an_unreachable_database(client, app, monkeypatch):
-    def fail(*args, **kwargs):
-        raise sa.exc.OperationalError("SELECT 1", {}, Exception("down"))
-
-    monkeypatch.setattr(db.session, "execute", fail)
+    # The health check's own connection goes to a port where nothing listens.
+    unreachable = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    monkeypatch.setitem(app.extensions, "linghang_health_engine", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"

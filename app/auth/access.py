@@ -10,8 +10,9 @@ from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.auth.models import Role, User
-from app.extensions import db, login_manager
+from app.auth.models import Role
+from app.auth.sessions import install_session_revocation, session_user
+from app.extensions import login_manager
 
 PUBLIC_ATTR = "_linghang_public"
 ROLES_ATTR = "_linghang_roles"
@@ -65,19 +66,13 @@ def unauthorized() -> Any:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def load_user(user_id: str) -> User | None:
-    """Load the logged-in account by id."""
-    if not user_id.isdigit():
-        return None
-    return db.session.get(User, int(user_id))
-
-
 def configure_login(app: Flask) -> None:
     """Wire Flask-Login and the default-deny check into the app; templates get `Role`."""
     login_manager.init_app(app)
-    login_manager.user_loader(load_user)
+    login_manager.user_loader(session_user)
     login_manager.unauthorized_handler(unauthorized)
     login_manager.session_protection = "strong"
     app.before_request(require_login_by_default)
+    install_session_revocation()
     # Navigation and pages test the visitor's role (Role.admin …); auth owns the enum.
     app.jinja_env.globals["Role"] = Role

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +35,11 @@ ROLE_LABELS = {
 }
 
 
+def password_hash_method() -> str:
+    """werkzeug's hash method: scrypt, unless the settings choose another (the tests' faster one)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+
+
 class User(UserMixin, db.Model):
     """A log-in account tied to one person."""
 
@@ -48,12 +53,18 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session and remember-me cookie; raising it ends them all (app/auth/sessions.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     person: Mapped[Person] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses log-in to inactive accounts
         return self.active and self.person.active
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session and remember-me cookie: account and session version."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def email(self) -> str | None:
@@ -77,8 +88,7 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         """Compare a password with the stored hash."""

@@ -7,9 +7,10 @@ from functools import cache
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import Role, User
+from app.auth.models import Role, User, password_hash_method
 from app.core.clock import utcnow
 from app.core.errors import ValidationFailed
 from app.extensions import db
@@ -81,19 +82,43 @@ def create_account(
 
 
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not a real password")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not a real password", method=method)
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active account with these credentials, or None."""
     person = find_person_by_email(email)
-    if person is None:
-        # Spend the same time as a real check so timing does not tell which e-mails exist.
-        check_password_hash(_dummy_hash(), password)
-        return None
-    user = db.session.scalar(select(User).where(User.person_id == person.id))
-    if user is None or not user.check_password(password) or not user.is_active:
+    user = db.session.scalar(select(User).where(User.person_id == person.id)) if person else None
+    # Hash whether or not there is an account, so timing does not tell which e-mails are on file.
+    stored_hash = user.password_hash if user is not None else _dummy_hash(password_hash_method())
+    if not check_password_hash(stored_hash, password) or user is None or not user.is_active:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+# Who outranks whom: nobody may deactivate or demote an account above their own role.
+ROLE_RANK = {Role.admin: 2, Role.organiser: 1}
+
+
+def check_may_manage(actor: User, person: Person) -> None:
+    """Refuse (403) changing a person whose account ranks above the actor's role."""
+    account = db.session.scalar(select(User).where(User.person_id == person.id))
+    if account is not None and ROLE_RANK.get(account.role, 0) > ROLE_RANK.get(actor.role, 0):
+        raise Forbidden()
+
+
+def check_admin_remains(person: Person, *, role: Role | None = None, active: bool = True) -> None:
+    """Refuse a change that would leave no active administrator (a demotion or deactivation)."""
+    account = db.session.scalar(select(User).where(User.person_id == person.id))
+    if account is None or account.role != Role.admin or (role in (None, Role.admin) and active):
+        return
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(User.person)
+        .where(User.role == Role.admin, User.active.is_(True), Person.active.is_(True), User.id != account.id)
+    )
+    if not others:
+        raise ValidationFailed(_("This is the last active administrator: appoint another one first."))

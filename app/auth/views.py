@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -11,7 +11,9 @@ from app.audit.services import diff, record
 from app.auth.access import any_role, public, roles_required
 from app.auth.forms import AccountEditForm, AccountForm, LoginForm, PasswordChangeForm
 from app.auth.models import Role, User
-from app.auth.services import authenticate, check_role_fits, create_account
+from app.auth.services import authenticate, check_admin_remains, check_role_fits, create_account
+from app.auth.sessions import end_sessions
+from app.auth.throttle import LoginThrottled, admit_login_attempt, forget_failures
 from app.core.pagination import paginate
 from app.core.redirects import safe_next
 from app.core.unit_of_work import flash_after_commit
@@ -30,10 +32,16 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        try:
+            admit_login_attempt(form.email.data, request.remote_addr)
+        except LoginThrottled as refusal:
+            flash(refusal.message, "danger")
+            return render_template("auth/login.html", form=form), 429
         user = authenticate(form.email.data, form.password.data)
         if user is None:
             flash(_("Wrong e-mail or password."), "danger")
         else:
+            forget_failures(form.email.data)
             login_user(user, remember=form.remember.data)
             flash_after_commit(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next")))
@@ -43,7 +51,10 @@ def login():
 @bp.post("/logout")
 @public
 def logout():
-    """Log out and go back to the log-in page."""
+    """Log out, ending every session of the account, and go back to the log-in page."""
+    if current_user.is_authenticated:
+        # A copy of the session cookie kept elsewhere must not outlive the log-out.
+        end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -113,10 +124,16 @@ def account_edit(user_id: int):
 
         def save() -> None:
             check_role_fits(role, user.person.organisation)
+            check_admin_remains(user.person, role=role, active=form.active.data)
             changes = diff(user, {"role": role, "active": form.active.data})
             if form.password.data:
                 user.set_password(form.password.data)
                 changes["password"] = ["***", "***"]
+            if form.password.data or "active" in changes:
+                if user.id == current_user.id:
+                    _end_other_sessions()
+                else:
+                    end_sessions(user)
             if changes:
                 record(user, "update", changes)
 
@@ -138,6 +155,25 @@ def change_password():
         else:
             current_user.set_password(form.new.data)
             record(current_user, "password")
+            _end_other_sessions()
             flash_after_commit(_("Your password was changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)
+
+
+def _end_other_sessions() -> None:
+    """End every session of the account but keep this one (with a fresh remember-me cookie if it had one)."""
+    user = current_user._get_current_object()
+    end_sessions(user)
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=remembered)
+
+
+@bp.post("/account/sessions/end")
+@any_role
+def end_all_sessions():
+    """Log out everywhere: every browser and remember-me cookie of this account, this one included."""
+    end_sessions(current_user._get_current_object())
+    logout_user()
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("auth.login"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, Response, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -56,6 +59,23 @@ def refusal(failure: ValidationFailed, code: int):
     return redirect(back)
 
 
+UNAVAILABLE_PAGE = Path(__file__).resolve().parent.parent / "static" / "errors" / "unavailable.html"
+
+
+def database_unavailable(app: Flask, error: Exception) -> Response:
+    """The database is down or hung: a static bilingual page (no template, session or query)."""
+    app.logger.error("database unavailable on %s: %s", request.path, error)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it later
+        app.logger.warning("rollback failed after a database outage", exc_info=True)
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        body, mimetype = '{"error": 503, "message": "database unavailable"}', "application/json"
+    else:
+        body, mimetype = UNAVAILABLE_PAGE.read_text(encoding="utf-8"), "text/html"
+    return Response(body, 503, mimetype=mimetype, headers={"Retry-After": "30", "Cache-Control": "no-store"})
+
+
 def init_error_handlers(app: Flask) -> None:
     """Register the handlers for HTTP errors, CSRF failures and unexpected exceptions."""
 
@@ -84,6 +104,9 @@ def init_error_handlers(app: Flask) -> None:
     def stale_data(error: StaleDataError):
         db.session.rollback()
         return refusal(ConcurrentChange(_messages()[409]), 409)
+
+    for outage in (OperationalError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(outage, lambda error: database_unavailable(app, error))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.auth.access import any_role, public
 from app.core.clock import utcnow
+from app.core.database import database_answers
 from app.core.redirects import safe_next
 from app.events.models import Activity, ActivityStatus
 from app.events.queries import visible_activities
@@ -59,23 +60,27 @@ def home():
 @bp.get("/healthz")
 @public
 def healthz():
-    """Report whether the app and its database answer."""
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as error:  # noqa: BLE001 - the health check reports any failure
-        current_app.logger.warning("health check: database unreachable: %s", error)
-        database = "unreachable"
-    healthy = database == "ok"
-    return jsonify(status="ok" if healthy else "error", database=database), 200 if healthy else 503
+    """Report whether the app and its database answer (503 within a few seconds when it does not)."""
+    healthy = database_answers(current_app)
+    status = "ok" if healthy else "error"
+    return jsonify(status=status, database="ok" if healthy else "unreachable"), 200 if healthy else 503
 
 
-@bp.get("/lang/<code>")
+@bp.post("/lang/<code>")
 @public
 def set_language(code: str):
-    """Switch the interface language for this browser session."""
+    """Switch the interface language (CSRF-protected): this browser, and the account's preference."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.locale = code
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language_link(code: str):
+    """Old-style language links: this browser only, never the stored account preference."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
     return redirect(safe_next(request.args.get("next")))

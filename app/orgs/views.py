@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import or_, select
 
 from app.auth.access import roles_required
 from app.auth.models import Role, User
+from app.auth.services import check_admin_remains, check_may_manage
 from app.core.offsets import check_offsets
 from app.core.pagination import paginate
 from app.core.unit_of_work import flash_after_commit
@@ -231,6 +233,7 @@ def person_new():
 def person_edit(person_id: int):
     """Edit a person."""
     person = db.get_or_404(Person, person_id)
+    check_may_manage(current_user, person)
     form = _person_form(person)
     return form_page(
         form,
@@ -262,6 +265,8 @@ def person_detail(person_id: int):
 def person_active(person_id: int):
     """Deactivate or reactivate a person."""
     person = db.get_or_404(Person, person_id)
+    check_may_manage(current_user, person)
+    check_admin_remains(person, active=request.form.get("active") == "1")
     return toggle_active(person, request.form.get("active") == "1", "orgs.person_detail", person_id=person_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import bleach
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import escape
+from sqlalchemy import func, select
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
@@ -74,6 +76,22 @@ def upload_folder() -> Path:
     return folder
 
 
+def display_filename(filename: str | None) -> str:
+    """The uploaded file's name for display: control characters (NUL, CR, LF …) removed, length capped."""
+    # The name comes from the browser as is; the file is stored under a random name anyway.
+    cleaned = "".join(c for c in (filename or "") if unicodedata.category(c)[0] != "C").strip()
+    return cleaned[:200] or "photo"
+
+
+def check_photo_room(activity: Activity) -> None:
+    """Refuse a photo beyond PHOTOS_PER_ACTIVITY (the activity row is locked while counting)."""
+    db.session.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
+    limit = current_app.config["PHOTOS_PER_ACTIVITY"]
+    count = db.session.scalar(select(func.count()).select_from(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id))
+    if count >= limit:
+        raise ValidationFailed(_("An activity can have at most %(n)d photos.", n=limit), "photo")
+
+
 def add_photo(activity: Activity, data: bytes, filename: str | None, uploader: Person | None, now: datetime) -> ActivityPhoto:
     """Store an uploaded photo under a random name after checking its size and content type."""
     if not data:
@@ -83,9 +101,10 @@ def add_photo(activity: Activity, data: bytes, filename: str | None, uploader: P
     content_type = sniff_image(data[:16])
     if content_type is None:
         raise ValidationFailed(_("Only JPEG, PNG or WebP photos can be uploaded."), "photo")
+    check_photo_room(activity)
     stored = secrets.token_hex(16) + PHOTO_TYPES[content_type]
     photo = ActivityPhoto(
-        activity_id=activity.id, stored_name=stored, original_name=(filename or "photo")[:200],
+        activity_id=activity.id, stored_name=stored, original_name=display_filename(filename),
         content_type=content_type, size=len(data), uploaded_by_id=uploader.id if uploader else None, uploaded_at=now,
     )
     db.session.add(photo)

@@ -1,7 +1,7 @@
 """series invitations: an invitation made to the whole series of its activity
 
 Revision ID: 0840
-Revises: 0820
+Revises: 0810
 Create Date: 2026-11-30 09:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0840'
-down_revision = '0820'
+down_revision = '0810'
 branch_labels = None
 depends_on = None
 

@@ -103,8 +103,10 @@ def photo(photo_id: int):
     path = records.upload_folder() / stored.stored_name
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=stored.content_type, max_age=3600)
+    response = send_file(path, mimetype=stored.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Only for accounts that may see the activity: no shared cache, no copy left on disk.
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
