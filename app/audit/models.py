@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.types import UTCDateTime
 from app.extensions import db
+
+if TYPE_CHECKING:  # the account model is resolved by name: auth depends on audit, not back
+    from app.auth.models import User
 
 
 class AuditEntry(db.Model):
@@ -30,4 +32,4 @@ class AuditEntry(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(String(500))
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship("User")

@@ -6,9 +6,9 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
-from app.auth.access import roles_required
-from app.auth.models import Role
 from app.core.pagination import paginate
+from app.core.permissions import roles_required
+from app.core.roles import Role
 from app.extensions import db
 
 bp = Blueprint("audit", __name__)

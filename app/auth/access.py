@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask import Flask, current_app, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.models import Role
+from app.auth.services import guard_person_change
 from app.auth.sessions import install_session_revocation, session_user
+from app.core.permissions import PUBLIC_ATTR, ROLES_ATTR, any_role, public, roles_required
 from app.extensions import login_manager
+from app.orgs.services import add_person_guard
 
-PUBLIC_ATTR = "_linghang_public"
-ROLES_ATTR = "_linghang_roles"
-
-
-def public(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view as open to anonymous visitors (log-in page, answer links, feeds, health)."""
-    setattr(view, PUBLIC_ATTR, True)
-    return view
-
-
-def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Allow a view to logged-in accounts with one of the roles; admins always pass."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role != Role.admin and current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        setattr(wrapped, ROLES_ATTR, roles)
-        return wrapped
-
-    return decorator
-
-
-def any_role(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Allow a view to every logged-in account (it scopes its own data)."""
-    return roles_required(*Role)(view)
+__all__ = ["ROLES_ATTR", "any_role", "configure_login", "public", "roles_required"]
 
 
 def require_login_by_default() -> Any:
@@ -74,5 +45,6 @@ def configure_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
     app.before_request(require_login_by_default)
     install_session_revocation()
+    add_person_guard(app, guard_person_change)
     # Navigation and pages test the visitor's role (Role.admin …); auth owns the enum.
     app.jinja_env.globals["Role"] = Role

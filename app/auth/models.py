@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.core.clock import utcnow
+from app.core.roles import ROLE_LABELS, Role
 from app.core.types import UTCDateTime, enum_column
 from app.extensions import db
 from app.orgs.models import Person
 
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    organiser = "organiser"
-    liaison = "liaison"
-    contact = "contact"
-    instructor = "instructor"
-
-
-ROLE_LABELS = {
-    Role.admin: _l("Administrator"),
-    Role.organiser: _l("Organiser"),
-    Role.liaison: _l("Department liaison"),
-    Role.contact: _l("Enterprise contact"),
-    Role.instructor: _l("Party-building instructor"),
-}
+__all__ = ["ROLE_LABELS", "Role", "User", "password_hash_method"]
 
 
 def password_hash_method() -> str:
@@ -56,7 +40,7 @@ class User(UserMixin, db.Model):
     # Part of every session and remember-me cookie; raising it ends them all (app/auth/sessions.py).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined", backref=backref("account", uselist=False))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses log-in to inactive accounts

@@ -109,6 +109,13 @@ def check_may_manage(actor: User, person: Person) -> None:
         raise Forbidden()
 
 
+def guard_person_change(actor: User, person: Person, active: bool | None) -> None:
+    """orgs' person guard: no change above the actor's rank, no deactivating the last admin."""
+    check_may_manage(actor, person)
+    if active is not None:
+        check_admin_remains(person, active=active)
+
+
 def check_admin_remains(person: Person, *, role: Role | None = None, active: bool = True) -> None:
     """Refuse a change that would leave no active administrator (a demotion or deactivation)."""
     account = db.session.scalar(select(User).where(User.person_id == person.id))

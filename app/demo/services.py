@@ -12,14 +12,16 @@ from sqlalchemy import func, select
 from app.auth.models import Role, User
 from app.core.clock import display_zone, utcnow
 from app.demo import data
+from app.demo.counts import counts
 from app.events.models import (
     Activity,
     ActivityKind,
-    ActivitySeries,
     ActivityStatus,
     MonthlyTheme,
     VisitKind,
 )
+from app.events.series import create_series, publish_series
+from app.events.services import ActivityInput, complete_activity
 from app.extensions import db
 from app.invitations.models import Answer, AnswerChannel, Invitation
 from app.invitations.services import CODE_ALPHABET, CODE_LENGTH
@@ -33,7 +35,6 @@ from app.orgs.models import (
     Venue,
 )
 from app.problems.demo import load_problems
-from app.problems.models import Outcome, Problem
 from app.workcal.services import holidays_between
 
 INSTRUCTOR_COUNT = 12
@@ -277,9 +278,6 @@ WEEKLY_TEA = "每周五企业家午后茶叙"
 
 def _weekly_tea(year: int, now: datetime, committee: Organisation, tea_room: Venue, organiser: Person | None) -> None:
     """A series: a short entrepreneurs' tea every Friday of the autumn; Fridays that are holidays are skipped."""
-    from app.events.series import create_series, publish_series
-    from app.events.services import ActivityInput, complete_activity
-
     if db.session.scalar(select(Activity.id).where(Activity.title == WEEKLY_TEA)) is not None:
         return
     first = nth_weekday(year, 9, calendar.FRIDAY, 1)
@@ -395,16 +393,3 @@ def _invitations(now: datetime, by_alliance: dict[str, list[Organisation]]) -> N
                 created_at=activity.starts_at, updated_at=activity.starts_at,
             ))
     db.session.flush()
-
-
-def counts() -> dict[str, int]:
-    """Row counts of every demo table, to show that a second load adds nothing."""
-    from app.problems.models import FollowUp
-
-    models = [
-        Organisation, AllianceMembership, Person, User, InstructorAssignment, Venue, MonthlyTheme,
-        Activity, ActivitySeries, Invitation, Problem, Outcome, FollowUp,
-    ]
-    return {
-        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models
-    }

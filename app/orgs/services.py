@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
@@ -19,6 +21,27 @@ from app.orgs.models import (
     Person,
     Venue,
 )
+
+# Features that know more about a person (auth: their account's rank) refuse changes here,
+# registered from create_app, so that orgs needs no import of them.
+PERSON_GUARDS_KEY = "linghang.person_guards"
+PersonGuard = Callable[[Any, Person, "bool | None"], None]
+
+
+def add_person_guard(app: Flask, guard: PersonGuard) -> None:
+    """Let another feature refuse a change to a person (it raises to refuse)."""
+    guards = app.extensions.setdefault(PERSON_GUARDS_KEY, [])
+    if guard not in guards:
+        guards.append(guard)
+
+
+def check_person_change(actor: Any, person: Person, *, active: bool | None = None) -> None:
+    """Run every registered guard on `actor` changing `person` (or setting it active/inactive)."""
+    guards = current_app.extensions.get(PERSON_GUARDS_KEY)
+    if guards is None:  # fail closed: an app wired without auth's guard must not skip it
+        raise RuntimeError("no person guard is registered (auth.access.configure_login)")
+    for guard in guards:
+        guard(actor, person, active)
 
 
 def _name_taken(model, name: str, own_id: int | None) -> bool:

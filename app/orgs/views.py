@@ -7,11 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from app.auth.access import roles_required
-from app.auth.models import Role, User
-from app.auth.services import check_admin_remains, check_may_manage
 from app.core.offsets import check_offsets
 from app.core.pagination import paginate
+from app.core.permissions import roles_required
+from app.core.roles import Role
 from app.core.unit_of_work import flash_after_commit
 from app.core.views import form_page
 from app.extensions import db
@@ -233,7 +232,7 @@ def person_new():
 def person_edit(person_id: int):
     """Edit a person."""
     person = db.get_or_404(Person, person_id)
-    check_may_manage(current_user, person)
+    services.check_person_change(current_user, person)
     form = _person_form(person)
     return form_page(
         form,
@@ -250,7 +249,7 @@ def person_edit(person_id: int):
 def person_detail(person_id: int):
     """A person, their account and the enterprises they look after."""
     person = db.get_or_404(Person, person_id)
-    account = db.session.scalar(select(User).where(User.person_id == person.id))
+    account = person.account  # backref from auth's accounts
     enterprises = db.session.scalars(
         select(Organisation)
         .join(InstructorAssignment, InstructorAssignment.enterprise_id == Organisation.id)
@@ -265,8 +264,7 @@ def person_detail(person_id: int):
 def person_active(person_id: int):
     """Deactivate or reactivate a person."""
     person = db.get_or_404(Person, person_id)
-    check_may_manage(current_user, person)
-    check_admin_remains(person, active=request.form.get("active") == "1")
+    services.check_person_change(current_user, person, active=request.form.get("active") == "1")
     return toggle_active(person, request.form.get("active") == "1", "orgs.person_detail", person_id=person_id)
 
 
