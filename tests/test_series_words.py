@@ -30,6 +30,7 @@ from app.invitations import services as invitations
 from app.invitations.models import Answer, AnswerChannel, Invitation
 from app.mail.models import OutboxMessage
 from app.orgs.models import OrgKind
+from app.reminders.models import Reminder, ReminderKind, ReminderStatus
 from app.workcal.services import holidays_between, is_working_day
 from tests import factories
 from tests.icalcheck import read_all, read_icaljs
@@ -321,3 +322,24 @@ def test_someone_invited_to_one_meeting_joins_the_series_and_the_feeds_hear_of_i
     assert single.whole_series
     mine = db.session.scalars(select(Invitation).where(Invitation.person_id == people[0].id)).all()
     assert len(mine) == len(live(series)) and all(i.whole_series for i in mine)
+
+
+def test_an_invitee_who_has_not_answered_is_nudged_once_for_the_series(app, alliance_tea):
+    alliance, people, series = alliance_tea
+    rows = series_services.occurrences(series)
+    report = invitations.invite_series(rows[0], invitations.Selection(alliance_ids=[alliance.id]), now=NOW)
+    db.session.commit()
+    nudges = db.session.scalars(
+        select(Reminder).where(Reminder.kind == ReminderKind.answer_nudge.value, Reminder.person_id == people[0].id)
+    ).all()
+    anchor = next(i for i in report.created if i.person_id == people[0].id)
+    assert [n.subject_id for n in nudges] == [anchor.id]
+    # Once accepted, every meeting has its own reminders before it (the seats are per meeting).
+    invitations.answer_series(anchor, reply=Answer.accepted, seats=1, names=None, note=None,
+                              channel=AnswerChannel.link, now=NOW)
+    db.session.commit()
+    upcoming = db.session.scalars(
+        select(Reminder.activity_id).where(Reminder.kind == ReminderKind.activity_upcoming.value,
+                                           Reminder.person_id == people[0].id, Reminder.status == ReminderStatus.pending)
+    ).all()
+    assert set(upcoming) == {a.id for a in live(series)}

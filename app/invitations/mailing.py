@@ -70,6 +70,14 @@ def series_rows(invitation: Invitation) -> list[Invitation]:
     )
 
 
+def asks_for_the_answer(invitation: Invitation) -> bool:
+    """False for a whole-series row after the invitee's first: the series' answer is asked once."""
+    if not invitation.whole_series or invitation.activity.series_id is None:
+        return True
+    rows = series_rows(invitation)
+    return not rows or rows[0].id == invitation.id
+
+
 def covered_by_series_mail(invitation: Invitation, now: datetime) -> bool:
     """On publication: True when the invitee's series mail went out already (this row is marked sent).
 

@@ -21,6 +21,7 @@ from app.invitations.locks import lock_activity, lock_invitation
 from app.invitations.mailing import (
     CLOSED,
     NUDGE_PAUSE,
+    asks_for_the_answer,
     non_responders,
     nudge,
     nudge_all,
@@ -53,7 +54,7 @@ from app.invitations.tokens import (
 __all__ = [
     "CLOSED", "CODE_ALPHABET", "CODE_LENGTH", "FEEDBACK_DAYS", "MAX_SEATS", "NUDGE_PAUSE",
     "AttendanceSummary", "InviteReport", "Selection",
-    "add_walk_in", "answer", "answer_series", "attendance_summary", "capacity_of", "check_in", "check_in_code",
+    "add_walk_in", "answer", "asks_for_the_answer", "answer_series", "attendance_summary", "capacity_of", "check_in", "check_in_code",
     "feedback_until", "find_by_code", "hash_token", "invitation_for_token", "invite", "invite_series", "issue_token",
     "lock_activity", "lock_invitation", "new_checkin_code", "non_responders", "nudge", "nudge_all", "open_occurrences",
     "promote_waitlist", "queue_mail", "refresh_waitlist", "resolve_invitees", "save_list",
