@@ -119,6 +119,8 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.PAGE_SIZE = 25
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
+        # Check-in at the door opens this many minutes before an activity starts (app/invitations/checkin.py).
+        self.CHECKIN_OPENS_MINUTES_BEFORE = env_number("CHECKIN_OPENS_MINUTES_BEFORE", "120")
         # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
         self.FEED_PAST_DAYS = env_number("FEED_PAST_DAYS", "90")
         self.FEED_FUTURE_DAYS = env_number("FEED_FUTURE_DAYS", "365")
@@ -151,6 +153,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "FEED_PAST_DAYS": (0, 3660),
     "FEED_FUTURE_DAYS": (1, 3660),
     "FEED_CACHE_MB": (0, 4096),
+    "CHECKIN_OPENS_MINUTES_BEFORE": (0, 7 * 24 * 60),
 }
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "valkey")
 

@@ -1,4 +1,5 @@
-"""Read calendars as clients do: icalendar, vobject and Mozilla's ical.js (Node), and compare."""
+"""Read calendars as clients do: icalendar, vobject, Home Assistant's ical and Mozilla's ical.js
+(Node), and compare."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import icalendar
 import vobject
+from ical.calendar_stream import IcsCalendarStream
 
 ROOT = Path(__file__).resolve().parent.parent
 PARSE_JS = ROOT / "tests" / "js" / "parse_ics.mjs"
@@ -73,6 +75,22 @@ def read_vobject(body: bytes) -> list[dict]:
     return events
 
 
+def read_ha_ical(body: bytes) -> list[dict]:
+    """Home Assistant's parser (PyPI `ical`): strict on value types; one bad line fails the whole calendar."""
+    calendar = IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
+    return [
+        {
+            "uid": e.uid,
+            "summary": e.summary,
+            "start": _utc(e.dtstart),
+            "end": _utc(e.dtend),
+            "status": str(e.status.value if hasattr(e.status, "value") else e.status),
+            "sequence": int(e.sequence or 0),
+        }
+        for e in calendar.events
+    ]
+
+
 def read_icaljs(bodies: list[bytes]) -> list[dict]:
     """One Node run for many calendars; returns each calendar's parse."""
     with tempfile.TemporaryDirectory() as folder:
@@ -105,13 +123,14 @@ def icaljs_events(parsed: dict) -> list[dict]:
 
 
 def read_all(bodies: list[bytes]) -> list[list[dict]]:
-    """Parse each calendar with the three parsers; assert they agree; return what they read."""
+    """Parse each calendar with the four parsers; assert they agree; return what they read."""
     js = read_icaljs(bodies)
     results = []
     for body, parsed in zip(bodies, js, strict=True):
         check_lines(body)
         by_icalendar = read_icalendar(body)
         assert read_vobject(body) == by_icalendar
+        assert read_ha_ical(body) == by_icalendar
         assert icaljs_events(parsed) == by_icalendar
         results.append(by_icalendar)
     return results

@@ -18,10 +18,15 @@ TITLE = "减税, 退税; 政策\\宣讲 🎉\n第二行"
 
 def make(**fields):
     theme = factories.theme(title="减税退税政策宣讲")
-    return factories.activity(
+    activity = factories.activity(
         title=TITLE, agenda="一、解读；二、问答", theme=theme, updated_at=STAMP,
         created_at=STAMP - timedelta(days=1), **fields
     )
+    # What the event shows (host, theme, venue) last changed before the activity itself.
+    for related in (activity.host, activity.theme, activity.venue, activity.site):
+        if related is not None:
+            related.updated_at = STAMP - timedelta(days=1)
+    return activity
 
 
 def ics(activity, method="PUBLISH", **kwargs) -> bytes:

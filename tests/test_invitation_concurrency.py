@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.core.clock import utcnow
 from app.core.errors import ConcurrentChange
 from app.core.unit_of_work import unit_of_work
 from app.events.models import ActivityStatus
@@ -72,7 +73,7 @@ def test_concurrent_accepts_fill_exactly_the_seats(app, backend):
         )
     )
     assert (confirmed, waiting) == (SEATS, ANSWERS - SEATS)
-    assert services.attendance_summary(activity_id).expected == SEATS
+    assert services.attendance_summary(activity_id, utcnow()).expected == SEATS
 
 
 # -- one invitation changed by two people at once ------------------------------------------
@@ -133,7 +134,7 @@ def test_two_check_ins_of_one_invitation_check_in_once(app):
         select(AuditEntry).where(AuditEntry.entity_type == "invitation", AuditEntry.action == "check_in")
     ).all()
     assert len(entries) == 1
-    assert services.attendance_summary(activity_id).present == 2
+    assert services.attendance_summary(activity_id, utcnow()).present == 2
 
 
 def test_two_answers_of_one_invitation_end_in_one_consistent_state(app):
@@ -173,7 +174,7 @@ def test_two_answers_of_one_invitation_end_in_one_consistent_state(app):
     assert last.note == invitation.channel.value
     expected_seats = 3 if invitation.answer == Answer.accepted else 0
     assert invitation.seats == expected_seats
-    assert services.attendance_summary(activity_id).expected == expected_seats
+    assert services.attendance_summary(activity_id, utcnow()).expected == expected_seats
     # Its reminders follow the final answer: before the activity if accepted, none if declined.
     kinds = set(db.session.scalars(
         select(Reminder.kind).where(Reminder.subject_id == invitation_id, Reminder.status == ReminderStatus.pending)

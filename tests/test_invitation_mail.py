@@ -140,7 +140,8 @@ def test_invitation_mail_is_a_valid_itip_request_for_each_recipient(app, smtp_se
         assert event["UID"] == f"activity-{activity.id}@linghang.test"
         assert event["SEQUENCE"] == 0
         assert event["ATTENDEE"].params["PARTSTAT"] == "NEEDS-ACTION"
-        assert event.decoded("DTSTAMP") == activity.updated_at
+        # Stamped when the message was made (RFC 5545 §3.8.7.2), not at the last change.
+        assert event.decoded("DTSTAMP") == NOW != activity.updated_at
         assert link in str(event["DESCRIPTION"])
         assert str(event["SUMMARY"]) == activity.title
     # The comma in 王, 五 is quoted in the CN parameter.

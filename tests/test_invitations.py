@@ -274,7 +274,7 @@ def test_full_activity_waitlists_and_a_decline_promotes_the_earliest_that_fits(a
                     channel=AnswerChannel.link, now=NOW + timedelta(minutes=6))
     assert d.waitlisted_at is None
     assert services.seats_taken(activity.id) == 4
-    summary = services.attendance_summary(activity.id)
+    summary = services.attendance_summary(activity.id, NOW)
     assert (summary.expected, summary.waitlisted, summary.declined) == (4, 0, 1)
 
 
@@ -320,6 +320,9 @@ def test_waitlisted_guest_sees_it_on_the_answer_page(app, client):
         client.post(f"/rsvp/{token}", data={"answer": "accepted", "seats": "1"})
         page = client.get(f"/rsvp/{token}").get_data(as_text=True)
     assert "候补" in page and 'id="checkin-qr"' not in page
+    # The answer reads 候补, never 接受 · 1 人: a waitlisted acceptance has no seat yet.
+    shown = page.split('id="answer-shown"')[1].split("</div>")[0]
+    assert "候补" in shown and "接受" not in shown and "1 人" not in shown
 
 
 # -- non-responders ----------------------------------------------------------------------
@@ -385,10 +388,14 @@ def test_check_in_by_code_tick_and_walk_in_and_the_counts(app, client, login_as)
     walk_in = db.session.scalar(select(Invitation).where(Invitation.is_walk_in.is_(True)))
     assert walk_in.channel == AnswerChannel.walk_in and walk_in.checked_in_count == 1
     assert db.session.get(Person, walk_in.person_id).organisation_id == first.organisation_id
-    summary = services.attendance_summary(activity.id)
+    summary = services.attendance_summary(activity.id, activity.starts_at)
     assert (summary.expected, summary.present, summary.absent, summary.walk_ins) == (6, 4, 3, 1)
     assert summary.rate == pytest.approx(3 / 6)
     with time_machine.travel(moment, tick=False):
+        early = client.get(url).get_data(as_text=True)
+    # Before the start nobody is absent yet: no 缺席 and no rate.
+    assert 'id="att-present">4<' in early and 'id="att-rate"' not in early and 'id="att-not-started"' in early
+    with time_machine.travel(activity.starts_at + timedelta(minutes=10), tick=False):
         page = client.get(url).get_data(as_text=True)
     assert 'id="att-present">4<' in page and "50%" in page
 

@@ -108,7 +108,7 @@ def test_a_dispatcher_that_died_mid_send_is_taken_over_after_the_lease(app, smtp
 def test_suppressor_withdraws_at_send_time(app, smtp_server, monkeypatch):
     enqueue(message(), kind="reminder", now=NOW)
     db.session.commit()
-    monkeypatch.setattr(notices_of(app), "send_time_checks", [lambda row: row.kind == "reminder"])
+    monkeypatch.setattr(notices_of(app), "send_time_checks", [lambda row, now: row.kind == "reminder"])
     report = dispatch.deliver_due(NOW)
     assert report.withdrawn == 1 and smtp_server.messages == []
 

@@ -297,7 +297,7 @@ def test_dashboard_attendance_is_the_check_in_of_attendance_summary(app):
     factories.answered_invitation(held, answer="declined")
     factories.answered_invitation(held, is_walk_in=True, checked_in_count=2)
     db.session.commit()
-    summary = attendance_summary(held.id)
+    summary = attendance_summary(held.id, datetime(2026, 3, 5, tzinfo=UTC))
     figures = stats.figures(LedgerFilter(), datetime(2026, 3, 5, tzinfo=UTC), date(2026, 3, 5))
     assert (figures.expected, figures.present) == (summary.expected, summary.expected - summary.absent) == (5, 3)
 

@@ -286,7 +286,7 @@ def test_the_suppressor_never_withdraws_a_queued_cancellation(app, smtp_server):
     db.session.commit()
     rows = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation.cancellation")))
     assert len(rows) == 2
-    assert not any(check(row) for row in rows for check in notices_of(app).send_time_checks)
+    assert not any(check(row, NOW) for row in rows for check in notices_of(app).send_time_checks)
     assert dispatch.deliver_due(NOW).sent == 2
 
 

@@ -20,6 +20,7 @@ from app.core.offsets import check_offsets
 from app.events.conflicts import (
     MAX_DURATION,
     organisation_conflicts,
+    registered_attendees,
     venue_capacity,
     venue_conflicts,
 )
@@ -156,6 +157,31 @@ def attending_org_ids(data: ActivityInput) -> list[int]:
     return sorted(ids)
 
 
+def busy_warnings(
+    org_ids: list[int], starts_at: datetime, ends_at: datetime, exclude_id: int | None
+) -> list[str]:
+    """One warning per organisation already at (hosting, visited, invited to…) an overlapping activity."""
+    busy = organisation_conflicts(org_ids, starts_at, ends_at, exclude_id)
+    if not busy:
+        return []
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(busy)))}
+    return [
+        _(
+            "%(organisation)s is already at an overlapping activity: %(activities)s.",
+            organisation=orgs[org_id].display_name,
+            activities="、".join(a.title for a in activities[:3]),
+        )
+        for org_id, activities in busy.items()
+    ]
+
+
+def invitee_warnings(activity: Activity, org_ids: list[int] | None = None) -> list[str]:
+    """Warnings (never refusals) for invitee organisations already at an overlapping activity:
+    `org_ids` (e.g. those just invited), or every invitee who has not declined."""
+    ids = registered_attendees(activity.id) if org_ids is None else sorted(set(org_ids))
+    return busy_warnings(ids, activity.starts_at, activity.ends_at, activity.id)
+
+
 def check_conflicts(
     data: ActivityInput, exclude_id: int | None, override_reason: str | None
 ) -> list[str]:
@@ -168,18 +194,9 @@ def check_conflicts(
     taken = venue_conflicts(data.venue_id, data.starts_at, data.ends_at, exclude_id)
     if taken and not (override_reason and override_reason.strip()):
         raise venue_taken(data.venue_id, data.starts_at, data.ends_at, exclude_id)
-    warnings: list[str] = []
-    busy = organisation_conflicts(attending_org_ids(data), data.starts_at, data.ends_at, exclude_id)
-    if busy:
-        orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(busy)))}
-        for org_id, activities in busy.items():
-            warnings.append(
-                _(
-                    "%(organisation)s is already at an overlapping activity: %(activities)s.",
-                    organisation=orgs[org_id].display_name,
-                    activities="、".join(a.title for a in activities[:3]),
-                )
-            )
+    # On a change, the invitees of the activity must be free at the new time too.
+    attending = attending_org_ids(data) + (registered_attendees(exclude_id) if exclude_id is not None else [])
+    warnings = busy_warnings(attending, data.starts_at, data.ends_at, exclude_id)
     room = venue_capacity(data.venue_id)
     if data.capacity and room and data.capacity > room:
         warnings.append(

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select, union_all
 
 from app.events.models import Activity, ActivityStatus, activity_cohost
 from app.extensions import db
-from app.orgs.models import Venue
+from app.orgs.models import Organisation, Venue
 
 # No activity lasts longer (services refuse it): an overlap search then reads a bounded range of
 # the starts_at index instead of every activity that started before the searched end.
@@ -60,6 +60,18 @@ def add_attendance_source(app: Flask, source: AttendanceSource) -> None:
 def attendance_sources() -> list[AttendanceSource]:
     """The attendance sources of the current app."""
     return current_app.extensions.get(SOURCES_KEY, list(BUILT_IN_SOURCES))
+
+
+def registered_attendees(activity_id: int) -> list[int]:
+    """The organisations attending an activity through the sources other features registered
+    (invitees who have not declined): those the activity's own fields do not name."""
+    registered = [source for source in attendance_sources() if source not in BUILT_IN_SOURCES]
+    if not registered:
+        return []
+    everyone = select(Organisation.id)
+    this = select(Activity.id).where(Activity.id == activity_id)
+    rows = union_all(*(source(everyone, this) for source in registered)).subquery()
+    return sorted(set(db.session.scalars(select(rows.c.organisation_id))))
 
 
 def overlaps(starts_at: datetime, ends_at: datetime, exclude_id: int | None = None):

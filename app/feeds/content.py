@@ -35,7 +35,7 @@ from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyThe
 from app.extensions import db
 from app.feeds.models import FeedKind, FeedState
 from app.feeds.series_entries import feed_events
-from app.ical.builder import build_calendar, calendar_zone
+from app.ical.builder import build_calendar, calendar_zone, last_changed, vtimezone
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
 from app.problems.models import FollowUp, Problem
@@ -43,6 +43,9 @@ from app.problems.models import FollowUp, Problem
 PUBLIC = "public"
 CANCELLED_KEPT_DAYS = 30
 REFRESH = timedelta(hours=1)
+# How long after a change its Last-Modified is sent as is (see last_modified_header): longer
+# than a transaction between stamping a change and committing it.
+LAST_MODIFIED_SETTLE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,19 @@ def _window(today: date, zone: ZoneInfo, past: int, future: int) -> Window:
 
 
 def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
-    """The whole WHERE clause: subject, no drafts, the window, cancellations kept 30 days."""
+    """The whole WHERE clause: subject, no drafts, the window, cancellations kept 30 days.
+
+    A cancelled draft was never published, so it is in no feed. Cancelling a published activity
+    raises its SEQUENCE and nothing else sets a draft's above 0 (app/events/services.py), so a
+    cancelled row with SEQUENCE 0 is a cancelled draft.
+    """
     return and_(
         subject_clause(scope),
         Activity.status != ActivityStatus.draft,
-        or_(Activity.status != ActivityStatus.cancelled, Activity.updated_at >= window.cancelled_since),
+        or_(
+            Activity.status != ActivityStatus.cancelled,
+            and_(Activity.sequence > 0, Activity.updated_at >= window.cancelled_since),
+        ),
         Activity.ends_at > window.starts,
         Activity.starts_at < window.ends,
     )
@@ -289,20 +300,19 @@ def _day_start(now: datetime) -> datetime:
 
 
 def last_modified_of(activities: list[Activity], now: datetime, changed_at: datetime | None = None) -> datetime:
-    """HTTP Last-Modified: the newest change among the feed's activities and what they show.
+    """The feed's last change, to the microsecond (`last_modified_header` makes the header of it).
 
-    At least the start of the window's day (also for an empty feed): the window moves at local
-    midnight, so a client asking only If-Modified-Since refetches once a day. It depends on the
-    feed's scope only, not on the token, so every token and process sends the same value.
-    `changed_at` (feed_state's last bump) covers changes that touch no activity row.
+    The newest change among the feed's activities and what they show, and at least the start of
+    the window's day (also for an empty feed): the window moves at local midnight, so a client
+    asking only If-Modified-Since refetches once a day. It depends on the feed's scope only, not
+    on the token. `changed_at` (feed_state's last bump) covers changes that touch no activity row.
     """
     stamps = [_day_start(now)] + ([changed_at] if changed_at is not None else [])
     for activity in activities:
-        stamps.append(activity.updated_at)
-        for related in (activity.host, activity.venue, activity.site, activity.organiser, activity.theme):
-            if related is not None and related.updated_at is not None:
-                stamps.append(related.updated_at)
-    return max(stamps).astimezone(UTC).replace(microsecond=0)
+        stamps.append(last_changed(activity))
+        if activity.organiser is not None and activity.organiser.updated_at is not None:
+            stamps.append(activity.organiser.updated_at)
+    return max(stamps).astimezone(UTC)
 
 
 def calendar_name(scope: FeedScope) -> str:
@@ -340,6 +350,12 @@ def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = N
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         events = feed_events(scope.kind, scope.subject_id, activities, base_url)
         calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
+    if not events:
+        # RFC 5545 §3.6: a calendar holds at least one component. An empty feed carries the
+        # display zone's VTIMEZONE (of the window's year), which every client accepts.
+        zone = calendar_zone()
+        year = now.astimezone(zone).year
+        calendar.add_component(vtimezone(zone.key, year, year))
     calendar.add("X-WR-TIMEZONE", calendar_zone().key)
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
@@ -350,6 +366,29 @@ def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = N
 def etag_of(body: bytes) -> str:
     """A strong ETag: the quoted sha256 of the bytes."""
     return '"' + hashlib.sha256(body).hexdigest() + '"'
+
+
+def last_modified_header(changed: datetime, now: datetime) -> datetime:
+    """The whole-second Last-Modified to send for content last changed at `changed` (precise).
+
+    HTTP dates have whole seconds, so two changes within one second would share a truncated
+    value and an If-Modified-Since poll would miss the second one (RFC 9110 §8.8.2.2). The value
+    sent is therefore the end of the change's second, which no later change can have. While
+    that second is not LAST_MODIFIED_SETTLE in the past, the value sent is the settled time
+    instead: a Last-Modified must not lie in the future (RFC 9110 §8.8.2.1), and a change is
+    stamped when its transaction starts, so one committing just after this response could carry
+    a stamp a moment before it. That value lies before the change, so the next poll fetches
+    again. `not_modified_since` compares against the precise time.
+    """
+    changed = changed.astimezone(UTC)
+    after = changed.replace(microsecond=0) + (timedelta(seconds=1) if changed.microsecond else timedelta(0))
+    settled = (now - LAST_MODIFIED_SETTLE).astimezone(UTC).replace(microsecond=0)
+    return min(after, settled)
+
+
+def not_modified_since(changed: datetime, since: datetime) -> bool:
+    """If-Modified-Since alone: unchanged when the precise last change is not after `since`."""
+    return changed.astimezone(UTC) <= since.astimezone(UTC)
 
 
 def http_last_modified(value: datetime) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import segno
@@ -39,11 +39,13 @@ from app.feeds.content import (
     FeedScope,
     etag_of,
     http_last_modified,
+    last_modified_header,
+    not_modified_since,
     render_feed,
 )
 from app.feeds.forms import NewTokenForm, TokenActionForm
 from app.feeds.models import FeedToken
-from app.ical.builder import build_calendar, build_vevent, calendar_zone
+from app.ical.builder import build_calendar, build_vevent, calendar_zone, last_changed
 from app.orgs.models import Organisation, Person
 
 bp = Blueprint("feeds", __name__)
@@ -60,19 +62,22 @@ def _matches(header: str, etag: str) -> bool:
 
 
 def _not_modified(etag: str, last_modified) -> bool:
-    """RFC 9110: If-None-Match wins; If-Modified-Since only when it is absent."""
+    """RFC 9110 §13.2.2: If-None-Match wins (the ETag is the exact validator); If-Modified-Since
+    only when it is absent, against the precise last change (see last_modified_header)."""
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         return _matches(if_none_match, etag)
     since = parse_date(request.headers.get("If-Modified-Since"))
-    return since is not None and last_modified <= since
+    return since is not None and not_modified_since(last_modified, since)
 
 
-def calendar_response(feed: FeedBody, *, filename: str | None = None, max_age: int = 0) -> Response:
+def calendar_response(
+    feed: FeedBody, *, now: datetime, filename: str | None = None, max_age: int = 0
+) -> Response:
     """The bytes as text/calendar with ETag and Last-Modified, or 304 when the client has them."""
     headers = {
         "ETag": feed.etag,
-        "Last-Modified": http_last_modified(feed.last_modified),
+        "Last-Modified": http_last_modified(last_modified_header(feed.last_modified, now)),
         "Cache-Control": f"private, max-age={max_age}, must-revalidate",
     }
     if filename:
@@ -91,7 +96,7 @@ def serve_feed(scope: FeedScope, state: tuple | None = None) -> Response:
     if cached is None:
         cached = render_feed(scope, now, version.changed_at)
         feed_cache().put(version.key, cached)
-    return calendar_response(cached)
+    return calendar_response(cached, now=now)
 
 
 @bp.get("/feeds/<token>.ics")
@@ -126,8 +131,8 @@ def activity_ics(activity_id: int):
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         event = build_vevent(activity, base_url=current_app.config["BASE_URL"])
         body = build_calendar([event], method="PUBLISH").to_ical()
-    feed = FeedBody(body=body, etag=etag_of(body), last_modified=activity.updated_at.replace(microsecond=0))
-    return calendar_response(feed, filename=f"linghang-activity-{activity.id}.ics")
+    feed = FeedBody(body=body, etag=etag_of(body), last_modified=last_changed(activity))
+    return calendar_response(feed, now=utcnow(), filename=f"linghang-activity-{activity.id}.ics")
 
 
 @bp.app_template_global()

@@ -1,7 +1,9 @@
 """The one iCalendar builder shared by feeds (METHOD:PUBLISH) and e-mail (iTIP REQUEST/CANCEL).
 
-Conformance follows /work/shared/ICAL.md: stable UIDs from the database id, DTSTAMP and
-LAST-MODIFIED from the row's last change (never "now", so bytes are repeatable), SEQUENCE,
+Conformance follows /work/shared/ICAL.md: stable UIDs from the database id, LAST-MODIFIED from
+the last change of the row or of what it shows (venue, host, theme…), DTSTAMP the same in feeds
+(never "now", so bytes are repeatable) but the time the message was made in iTIP mails
+(RFC 5545 §3.8.7.2: the caller passes it as `stamp`), SEQUENCE,
 times in Asia/Shanghai (ZoneInfo) with a VTIMEZONE narrowed to the years in use, escaped text,
 and the activity's link in DESCRIPTION as well as URL. Nothing here reads the clock.
 """
@@ -94,6 +96,16 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def last_changed(activity: Activity) -> datetime:
+    """When the event as a calendar shows it last changed (UTC): the row, or the venue, host,
+    enterprise site or theme whose names it shows (LOCATION, ORGANIZER CN, CATEGORIES)."""
+    stamps = [activity.updated_at]
+    for related in (activity.venue, activity.host, activity.site, activity.theme):
+        if related is not None and related.updated_at is not None:
+            stamps.append(related.updated_at)
+    return _utc(max(_utc(stamp) for stamp in stamps))
+
+
 def _address(email: str | None, name: str | None, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}" if email else "mailto:noreply@linghang.invalid")
     if name:
@@ -128,17 +140,20 @@ def build_vevent(
     extra_description: str | None = None,
     organizer_email: str | None = None,
     zone: ZoneInfo | None = None,
+    stamp: datetime | None = None,
 ) -> Event:
     """One VEVENT for an activity; `attendee` (a Person) adds an RSVP ATTENDEE line (e-mail).
 
     `method` CANCEL marks the event cancelled whatever the row says (iTIP cancellation).
+    `stamp` is an iTIP message's creation time (its DTSTAMP); feeds leave it out and get the
+    last change, so their bytes stay the same until something changes.
     """
     zone = zone or calendar_zone()
     url = activity_url(activity, base_url)
     event = Event()
     event.add("UID", uid_for(activity.id, base_url))
-    changed = _utc(activity.updated_at)
-    event.add("DTSTAMP", changed)
+    changed = last_changed(activity)
+    event.add("DTSTAMP", _utc(stamp) if stamp is not None else changed)
     event.add("LAST-MODIFIED", changed)
     event.add("CREATED", _utc(activity.created_at))
     event.add("SEQUENCE", activity.sequence or 0)

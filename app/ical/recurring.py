@@ -18,7 +18,7 @@ from icalendar import Event
 from app.core.clock import to_local
 from app.events.models import Activity, ActivitySeries, ActivityStatus
 from app.events.series import LOCAL_FORMAT, to_vevent
-from app.ical.builder import build_vevent, calendar_zone
+from app.ical.builder import build_vevent, calendar_zone, last_changed
 
 # Properties of a VEVENT that place it in time; the master's come from the series.
 _TIMING = ("UID", "DTSTART", "DTEND", "SEQUENCE", "DTSTAMP", "LAST-MODIFIED")
@@ -57,19 +57,20 @@ def series_events(
 ) -> list[Event]:
     """The master VEVENT of a series and its changed occurrences (`rows`: all of its activities).
 
-    `vevent_options` are passed to build_vevent (attendee, partstat, method, extra_description).
+    `vevent_options` are passed to build_vevent (attendee, partstat, method, extra_description, stamp).
     """
     zone = calendar_zone()
     uid = series_uid(series.id, base_url)
     live = [a for a in rows if a.status != ActivityStatus.cancelled]
     template = (live or rows)[0]
     duration = timedelta(minutes=series.duration_minutes)
-    changed = max([series.updated_at, *(a.updated_at for a in rows)]).astimezone(UTC)
+    changed = max([series.updated_at.astimezone(UTC), *(last_changed(a) for a in rows)])
+    stamp = vevent_options.get("stamp")  # an iTIP message's creation time; feeds keep `changed`
     master = build_vevent(template, base_url=base_url, **vevent_options)
     for name in _TIMING:
         master.pop(name, None)
     master.add("UID", uid)
-    master.add("DTSTAMP", changed)
+    master.add("DTSTAMP", stamp.astimezone(UTC) if stamp is not None else changed)
     master.add("LAST-MODIFIED", changed)
     master.add("SEQUENCE", max(a.sequence or 0 for a in rows))
     start = to_local(series.dtstart).astimezone(zone)

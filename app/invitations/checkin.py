@@ -1,5 +1,7 @@
 """Check-in at the door (by code or by ticking a name), walk-ins, and attendance counts.
 
+Check-in opens CHECKIN_OPENS_MINUTES_BEFORE the start (two hours by default); absences and the
+attendance rate exist only once the activity has started (before, nobody can have missed it).
 A check-in locks the activity and then the invitation row and re-checks after the lock: of two
 organisers checking in the same invitee at once, one succeeds and the other is told.
 """
@@ -8,13 +10,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit.services import record
 from app.core.errors import ConcurrentChange, ValidationFailed
+from app.core.i18n import format_dt
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.invitations.locks import lock_activity, lock_invitation
@@ -34,6 +38,20 @@ def find_by_code(activity: Activity, code: str) -> Invitation | None:
     )
 
 
+def checkin_opens_at(activity: Activity) -> datetime:
+    """When check-in at the door opens: CHECKIN_OPENS_MINUTES_BEFORE the start."""
+    return activity.starts_at - timedelta(minutes=int(current_app.config["CHECKIN_OPENS_MINUTES_BEFORE"]))
+
+
+def check_door_open(activity: Activity, now: datetime) -> None:
+    """Refuse a check-in or walk-in for a cancelled activity or before check-in opens."""
+    if activity.status == ActivityStatus.cancelled:
+        raise ValidationFailed(_("This activity is cancelled."))
+    opens = checkin_opens_at(activity)
+    if now < opens:
+        raise ValidationFailed(_("Check-in opens at %(when)s.", when=format_dt(opens)), "code")
+
+
 def check_in(invitation: Invitation, *, now: datetime, count: int | None = None) -> Invitation:
     """Mark an invitee present with the number of people who came; refuses a second check-in.
 
@@ -43,8 +61,7 @@ def check_in(invitation: Invitation, *, now: datetime, count: int | None = None)
     seen_checked_in = invitation.checked_in_at  # as the caller loaded it
     activity = lock_activity(invitation.activity)
     invitation = lock_invitation(invitation)
-    if activity.status == ActivityStatus.cancelled:
-        raise ValidationFailed(_("This activity is cancelled."))
+    check_door_open(activity, now)
     if invitation.checked_in_at is not None:
         if seen_checked_in is None:
             raise ConcurrentChange(
@@ -76,8 +93,7 @@ def add_walk_in(
     activity: Activity, *, organisation_id: int, name: str, phone: str | None, count: int, now: datetime
 ) -> Invitation:
     """Someone came without an invitation: a person of their organisation, checked in at once."""
-    if activity.status == ActivityStatus.cancelled:
-        raise ValidationFailed(_("This activity is cancelled."))
+    check_door_open(activity, now)
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or not organisation.active:
         raise ValidationFailed(_("Not a valid choice."), "organisation")
@@ -125,19 +141,23 @@ class AttendanceSummary:
     waitlisted: int
     expected: int  # 应到: confirmed seats
     present: int  # 实到: everyone checked in, walk-ins included
-    absent: int  # confirmed seats that did not come
+    absent: int | None  # confirmed seats that did not come; None before the start
     walk_ins: int
+    started: bool = True
 
     @property
     def rate(self) -> float | None:
-        """Attendance rate: the share of expected seats that came (None when nobody was expected)."""
-        if self.expected == 0:
+        """Attendance rate: the share of expected seats that came (None before the start or when
+        nobody was expected)."""
+        if self.expected == 0 or self.absent is None:
             return None
         return (self.expected - self.absent) / self.expected
 
 
-def attendance_summary(activity_id: int) -> AttendanceSummary:
-    """Invitation and attendance counts of an activity."""
+def attendance_summary(activity_id: int, now: datetime) -> AttendanceSummary:
+    """Invitation and attendance counts of an activity; absences only once it has started."""
+    starts_at = db.session.scalar(select(Activity.starts_at).where(Activity.id == activity_id))
+    started = starts_at is not None and starts_at <= now
     rows = db.session.execute(
         select(
             Invitation.answer,
@@ -171,6 +191,7 @@ def attendance_summary(activity_id: int) -> AttendanceSummary:
         waitlisted=waitlisted,
         expected=expected,
         present=present,
-        absent=absent,
+        absent=absent if started else None,
         walk_ins=walk_ins,
+        started=started,
     )

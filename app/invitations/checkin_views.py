@@ -49,7 +49,7 @@ def _checkin_page(activity: Activity, code_form=None, walk_in_form=None, status:
         "invitations/checkin.html",
         activity=activity,
         invitations=invitations,
-        summary=services.attendance_summary(activity.id),
+        summary=services.attendance_summary(activity.id, utcnow()),
         code_form=code_form or CheckinCodeForm(formdata=None),
         walk_in_form=walk_in_form or _walk_in_form(),
     ), status

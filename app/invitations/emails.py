@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from app.events.series import describe, occurrences
 from app.ical.builder import PARTSTAT, build_calendar, build_vevent
 from app.ical.recurring import occurrence_cancel_event, series_events
-from app.invitations.models import Invitation
+from app.invitations.models import Answer, Invitation
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
 # Outbox rows of these mails have the kind "invitation.<kind>" (see mailing.queue_mail).
@@ -50,14 +50,31 @@ def method_of(kind: str) -> str | None:
     return None
 
 
-def calendar_bytes(invitation: Invitation, method: str, link: str | None) -> bytes:
-    """The iCalendar object of the mail, with this recipient as the one ATTENDEE."""
+def is_waitlisted(invitation: Invitation) -> bool:
+    """Accepted, but waiting for a seat."""
+    return invitation.answer == Answer.accepted and invitation.waitlisted_at is not None
+
+
+def partstat_of(invitation: Invitation) -> str:
+    """The ATTENDEE's PARTSTAT: a waitlisted invitee is TENTATIVE, never ACCEPTED, so their
+    calendar does not show them as attending before a seat is theirs."""
+    if is_waitlisted(invitation):
+        return "TENTATIVE"
+    return PARTSTAT[invitation.answer.value]
+
+
+def calendar_bytes(invitation: Invitation, method: str, link: str | None, now: datetime) -> bytes:
+    """The iCalendar object of the mail, with this recipient as the one ATTENDEE; `now` (when
+    the message is made) is its DTSTAMP."""
     base_url = current_app.config["BASE_URL"]
-    extra = _("Your answer: %(link)s", link=link) if link else None
+    parts = [_("Your answer: %(link)s", link=link)] if link else []
+    if method == "REQUEST" and is_waitlisted(invitation):
+        parts.insert(0, waitlist_notice())
     options = {
         "attendee": invitation.person,
-        "partstat": PARTSTAT[invitation.answer.value] if method == "REQUEST" else "NEEDS-ACTION",
-        "extra_description": extra,
+        "partstat": partstat_of(invitation) if method == "REQUEST" else "NEEDS-ACTION",
+        "extra_description": "\n".join(parts) or None,
+        "stamp": now,
     }
     activity = invitation.activity
     if is_series_invitation(invitation) and method == "CANCEL":
@@ -72,6 +89,11 @@ def calendar_bytes(invitation: Invitation, method: str, link: str | None) -> byt
 def is_series_invitation(invitation: Invitation) -> bool:
     """An invitation to a whole series whose activity still belongs to one: its mails carry the series."""
     return invitation.whole_series and invitation.activity.series is not None
+
+
+def waitlist_notice() -> str:
+    """What a waitlisted invitee reads in every mail about the activity."""
+    return _("You are on the waiting list: you do not have a seat yet. We will write to you as soon as one is free.")
 
 
 def calendar_part(ics: bytes, method: str) -> MIMEBase:
@@ -111,8 +133,11 @@ def previous_times(activity, changes: dict | None) -> tuple[datetime, datetime] 
     return start, end
 
 
-def build_message(invitation: Invitation, kind: str, token: str | None, changes: dict | None = None) -> EmailMessage:
-    """The complete message for one invitee; `token` is the fresh answer-link token."""
+def build_message(
+    invitation: Invitation, kind: str, token: str | None, changes: dict | None = None, *, now: datetime
+) -> EmailMessage:
+    """The complete message for one invitee; `token` is the fresh answer-link token, `now` the
+    time the message is made (the calendar part's DTSTAMP)."""
     if kind not in KINDS:
         raise ValueError(kind)
     person = invitation.person
@@ -128,6 +153,8 @@ def build_message(invitation: Invitation, kind: str, token: str | None, changes:
             "changes": changes or {},
             "previous": previous_times(activity, changes) if kind == "update" else None,
             "series_words": describe(activity.series.rrule) if is_series_invitation(invitation) else None,
+            "waitlisted": is_waitlisted(invitation) and kind != "cancellation",
+            "waitlist_notice": waitlist_notice(),
         }
         message = EmailMessage()
         message["To"] = formataddr((person.name, person.email or ""))
@@ -136,5 +163,5 @@ def build_message(invitation: Invitation, kind: str, token: str | None, changes:
         message.add_alternative(render_template("invitations/mail/message.html", **context), subtype="html")
         method = method_of(kind)
         if method is not None:
-            message.attach(calendar_part(calendar_bytes(invitation, method, link), method))
+            message.attach(calendar_part(calendar_bytes(invitation, method, link, now), method))
     return message

@@ -43,7 +43,7 @@ def queue_mail(invitation: Invitation, kind: str, now: datetime, *, token: str |
         return None
     if token is None and kind != "cancellation":
         token = issue_token(invitation, now)
-    message = build_message(invitation, kind, token, changes)
+    message = build_message(invitation, kind, token, changes, now=now)
     return enqueue(
         message,
         kind=f"invitation.{kind}",

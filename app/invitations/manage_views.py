@@ -98,7 +98,7 @@ def _manage_page(activity: Activity, invite_form: InviteForm | None = None, reco
         activity=activity,
         invitations=invitations,
         pending=[i for i in invitations if i.answer == Answer.pending and not i.is_walk_in],
-        summary=services.attendance_summary(activity.id),
+        summary=services.attendance_summary(activity.id, utcnow()),
         form=invite_form or _invite_form(),
         record_form=record_form or RecordAnswerForm(formdata=None),
         failed=failed,
@@ -135,8 +135,12 @@ def invite(activity_id: int):
         if form.save_as.data:
             services.save_list(form.save_as.data, selection, field="save_as")
         if activity.series_id is not None and form.whole_series.data:
-            return services.invite_series(activity, selection, now=utcnow())
-        return services.invite(activity, selection, now=utcnow())
+            report = services.invite_series(activity, selection, now=utcnow())
+        else:
+            report = services.invite(activity, selection, now=utcnow())
+        for warning in report.warnings:
+            flash_after_commit(warning, "warning")
+        return report
 
     saved = save_or_show(
         form,

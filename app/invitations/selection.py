@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
+from app.events.checks import invitee_warnings
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.invitations.mailing import check_open, queue_mail
@@ -144,6 +145,8 @@ class InviteReport:
     already: int = 0
     without_email: int = 0
     mailed: int = 0
+    # Invited organisations already at an overlapping activity (told, never refused).
+    warnings: list[str] = field(default_factory=list)
 
 
 def invite(activity: Activity, selection: Selection, *, now: datetime) -> InviteReport:
@@ -182,6 +185,7 @@ def invite(activity: Activity, selection: Selection, *, now: datetime) -> Invite
             now=now,
         )
     db.session.flush()
+    report.warnings = invitee_warnings(activity, [i.organisation_id for i in report.created])
     return report
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from app.audit.services import record
 from app.core.errors import ValidationFailed
+from app.events.checks import invitee_warnings
 from app.events.models import Activity, ActivityStatus
 from app.events.series import occurrences
 from app.extensions import db
@@ -104,6 +105,9 @@ def invite_series(activity: Activity, selection: Selection, *, now: datetime) ->
             note=_("%(n)s invited", n=len(report.created)), now=now,
         )
     db.session.flush()
+    # Clashes are warned for each meeting of the series the new invitees were invited to.
+    invited_orgs = [i.organisation_id for i in report.created]
+    report.warnings = list(dict.fromkeys(w for meeting in meetings for w in invitee_warnings(meeting, invited_orgs)))
     return report
 
 

@@ -37,7 +37,7 @@ bp = Blueprint("invitations", __name__)
 @bp.app_template_global()
 def invitation_summary(activity_id: int) -> services.AttendanceSummary:
     """Counts for the block on the activity page."""
-    return services.attendance_summary(activity_id)
+    return services.attendance_summary(activity_id, utcnow())
 
 
 def qr_svg(code: str) -> Markup:

@@ -7,16 +7,23 @@ when queued, by `emails.build_message`) in the app's notice registry.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 from sqlalchemy import Select, select
 
 from app.events.conflicts import add_attendance_source
-from app.events.models import ActivityStatus
+from app.events.models import Activity, ActivityStatus
 from app.events.signals import activity_cancelled, activity_published, activity_updated
+from app.extensions import db
 from app.invitations import mailing, seats
 from app.invitations.emails import OUTBOX_KINDS, build_message
 from app.invitations.models import Answer, Invitation
+from app.mail.models import OutboxMessage
 from app.mail.notices import notices_of
+
+# The METHOD:CANCEL mail is what tells invitees of a cancellation: never withdrawn by it.
+CANCELLATION_KIND = "invitation.cancellation"
 
 
 def on_published(activity, now, **kwargs) -> None:
@@ -34,6 +41,15 @@ def on_updated(activity, now, changes=None, **kwargs) -> None:
 def on_cancelled(activity, now, **kwargs) -> None:
     """Send METHOD:CANCEL to everyone who got an invitation."""
     mailing.send_cancellation(activity, now)
+
+
+def invitation_mail_withdrawn(row: OutboxMessage, now: datetime) -> bool:
+    """Send-time check, before every attempt: an invitation, update, nudge or promotion mail is
+    not sent once its activity is no longer published (cancelled, completed) or has started."""
+    if row.kind not in OUTBOX_KINDS or row.kind == CANCELLATION_KIND or row.activity_id is None:
+        return False
+    activity = db.session.get(Activity, row.activity_id)
+    return activity is None or activity.status != ActivityStatus.published or activity.starts_at <= now
 
 
 def invited_organisations(org_ids: list[int], window: Select) -> Select:
@@ -54,5 +70,6 @@ def register(app: Flask) -> None:
     activity_cancelled.connect(on_cancelled)
     add_attendance_source(app, invited_organisations)
     registry = notices_of(app)
+    registry.add_send_time_check(invitation_mail_withdrawn)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, build_message)

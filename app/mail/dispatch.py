@@ -141,7 +141,7 @@ def _prepare(message_id: int, now: datetime, report: DeliveryReport) -> OutboxMe
         row = db.session.get(OutboxMessage, message_id)
         if row is None or row.status != OutboxStatus.sending:
             return None
-        if any(check(row) for check in notices().send_time_checks) or not _render(row, now, report):
+        if any(check(row, now) for check in notices().send_time_checks) or not _render(row, now, report):
             _withdraw(row, report)
             return None
     return row

@@ -27,8 +27,9 @@ Renderer = Callable[[Any, datetime], EmailMessage | None]
 ReminderBuilder = Callable[[Any, datetime], EmailMessage | None]
 # now (or None: skip the time test) → a SQL condition on Reminder, true while still wanted.
 SubjectCheck = Callable[[datetime | None], Any]
-# outbox row → True when the queued mail must be withdrawn before it is sent.
-SendTimeCheck = Callable[[Any], bool]
+# (outbox row, now) → True when the queued mail must be withdrawn before it is sent. Run before
+# every attempt with the dispatcher's clock, so a retry is checked again at its own time.
+SendTimeCheck = Callable[[Any, datetime], bool]
 
 
 class MissingNoticeBuilder(RuntimeError):

@@ -69,7 +69,7 @@ def _invitee_mail(reminder: Reminder, now: datetime, compose) -> EmailMessage | 
             _("This message was sent automatically by Linghang."),
         ]
     message = text_message(person.name, person.email or reminder.email, subject, lines, link)
-    _attach_calendar(message, invitation, link)
+    _attach_calendar(message, invitation, link, now)
     return message
 
 
@@ -102,8 +102,8 @@ def answer_nudge(reminder: Reminder, now: datetime) -> EmailMessage | None:
     return _invitee_mail(reminder, now, compose)
 
 
-def _attach_calendar(message: EmailMessage, invitation: Invitation, link: str) -> None:
+def _attach_calendar(message: EmailMessage, invitation: Invitation, link: str, now: datetime) -> None:
     """The iTIP REQUEST of the shared builder, with the recipient as ATTENDEE and their answer."""
     with force_locale(MAIL_LOCALE):
-        ics = calendar_bytes(invitation, "REQUEST", link)
+        ics = calendar_bytes(invitation, "REQUEST", link, now)
     message.attach(calendar_part(ics, "REQUEST"))

@@ -53,10 +53,11 @@ def _suppress(reminder: Reminder, note: str) -> None:
     reminder.note = note
 
 
-def reminder_withdrawn(row: OutboxMessage) -> bool:
-    """Send-time check: a reminder whose activity was cancelled (or whose invitee declined) is not sent."""
+def reminder_withdrawn(row: OutboxMessage, now: datetime) -> bool:
+    """Send-time check, before every attempt: a reminder whose activity was cancelled or has
+    started by `now` (or whose invitee declined) is not sent."""
     reminder = reminder_of(row)
-    if reminder is None or sweep.still_wanted(reminder, None):
+    if reminder is None or sweep.still_wanted(reminder, now):
         return False
     _suppress(reminder, "withdrawn at send time")
     return True

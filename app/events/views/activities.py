@@ -26,7 +26,7 @@ from app.core.offsets import format_offsets
 from app.core.pagination import paginate
 from app.core.unit_of_work import flash_after_commit
 from app.core.views import save_or_show
-from app.events.checks import ActivityInput
+from app.events.checks import ActivityInput, invitee_warnings
 from app.events.editing import (
     ActivityEdit,
     Saved,
@@ -286,7 +286,12 @@ def _action(activity_id: int, run, message: str):
 @staff
 def activity_publish(activity_id: int):
     """Publish a draft."""
-    return _action(activity_id, lambda a, now: publish_activity(a, now=now), _("The activity was published."))
+    def publish(activity: Activity, now) -> None:
+        publish_activity(activity, now=now)
+        for warning in invitee_warnings(activity):  # told, not refused
+            flash_after_commit(warning, "warning")
+
+    return _action(activity_id, publish, _("The activity was published."))
 
 
 @bp.post("/activities/<int:activity_id>/complete")
