@@ -74,6 +74,7 @@ def register_features(app: Flask) -> None:
     """
     from app.invitations.wiring import register as register_invitations
     from app.mail.notices import init_notices
+    from app.problems.notices import register as register_problem_notices
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
 
@@ -81,17 +82,19 @@ def register_features(app: Flask) -> None:
     register_invitations(app)
     register_reminders(app)
     register_problem_reminders(app)
+    register_problem_notices(app)
 
 
 def check_notices(app: Flask) -> None:
     """Refuse to start while a reminder kind or an outbox kind has nothing to build its mail."""
     from app.invitations.emails import OUTBOX_KINDS as INVITATION_OUTBOX_KINDS
     from app.mail.notices import notices_of
+    from app.problems.notices import OUTBOX_KINDS as PROBLEM_OUTBOX_KINDS
     from app.reminders.models import OUTBOX_KIND as REMINDER_OUTBOX_KIND
     from app.reminders.models import ReminderKind
 
     notices_of(app).check_complete(
-        [kind.value for kind in ReminderKind], [*INVITATION_OUTBOX_KINDS, REMINDER_OUTBOX_KIND]
+        [kind.value for kind in ReminderKind], [*INVITATION_OUTBOX_KINDS, REMINDER_OUTBOX_KIND, *PROBLEM_OUTBOX_KINDS]
     )
 
 

@@ -92,6 +92,8 @@ class Config:
         self.PROBLEM_REMIND_HOUR = env_number("PROBLEM_REMIND_HOUR", "9")
         self.PROBLEM_FOLLOW_UP_REMIND_HOURS = env_number("PROBLEM_FOLLOW_UP_REMIND_HOURS", "15")
         self.INVITATION_FEEDBACK_DAYS = env_number("INVITATION_FEEDBACK_DAYS", "30")
+        # The rating link mailed when a problem is resolved (app/problems/notices.py).
+        self.PROBLEM_RATING_LINK_DAYS = env_number("PROBLEM_RATING_LINK_DAYS", "30")
         self.DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.DISPLAY_TIMEZONE
@@ -146,6 +148,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "PROBLEM_REMIND_HOUR": (0, 23),
     "PROBLEM_FOLLOW_UP_REMIND_HOURS": (0, 23),
     "INVITATION_FEEDBACK_DAYS": (0, 366),
+    "PROBLEM_RATING_LINK_DAYS": (1, 366),
     "REMEMBER_COOKIE_DAYS": (1, 365),
     "PHOTOS_PER_ACTIVITY": (1, 10_000),
     "PROXY_COUNT": (0, 5),

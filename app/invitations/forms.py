@@ -26,8 +26,10 @@ ANSWER_CHOICES = [
 
 
 class InviteForm(FlaskForm):
-    organisations = SelectMultipleField(_l("Organisations"), coerce=int, validators=[Optional()])
-    people = SelectMultipleField(_l("Single people"), coerce=int, validators=[Optional()])
+    # data-picker: app/static/pickers.js makes these searchable (Tom Select); without JavaScript
+    # they stay plain multiple selects.
+    organisations = SelectMultipleField(_l("Organisations"), coerce=int, validators=[Optional()], render_kw={"data-picker": ""})
+    people = SelectMultipleField(_l("Single people"), coerce=int, validators=[Optional()], render_kw={"data-picker": ""})
     alliances = MultiCheckboxField(_l("Whole alliances"), coerce=int, validators=[Optional()])
     chain_leaders = BooleanField(_l("All chain-leader enterprises"))
     all_departments = BooleanField(_l("All government departments"))

@@ -6,7 +6,7 @@ and a refused action reaches app/main/errors.py as ValidationFailed or Concurren
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -194,8 +194,12 @@ def nudge(activity_id: int, invitation_id: int):
 @bp.post("/activities/<int:activity_id>/invitations/nudge")
 @staff
 def nudge_all(activity_id: int):
-    """Remind every non-responder by mail (one mail each)."""
+    """Remind every non-responder by mail (one mail each), after a page that says how many."""
     activity = activity_or_404(activity_id)
+    if request.form.get("confirmed") != "1":
+        # A mass mailing: first say whom it reaches (works without JavaScript); nothing is sent yet.
+        waiting = [i for i in services.non_responders(activity) if i.person.email]
+        return render_template("invitations/confirm_nudge_all.html", activity=activity, waiting=waiting)
     count = services.nudge_all(activity, utcnow())
     flash_after_commit(_("%(n)s reminders were sent.", n=count), "success")
     return redirect(url_for("invitations.manage", activity_id=activity_id))

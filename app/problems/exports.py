@@ -1,4 +1,9 @@
-"""Ledger exports (CSV with BOM, XLSX in write-only mode), streamed in batches of rows."""
+"""Ledger exports (CSV with BOM, XLSX in write-only mode), streamed in batches of rows.
+
+Rows carry real `date`/`datetime` values (local time, naive); the CSV writes them as text, the
+XLSX as date cells with a number format, under a frozen header row with a filter, in columns
+sized from the header and the first rows.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
+from itertools import chain, islice
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -83,13 +91,21 @@ def _format(result, zone, today, yes, no, categories, statuses, satisfaction) ->
          resolved_on, resolution, sat, loan, before, after) = row
         overdue = status in OPEN_STATUSES and deadline is not None and deadline < today
         yield [
-            pid, raised_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), ent, categories[category], description,
+            pid, raised_at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0), ent, categories[category], description,
             activity or "", dept or "", statuses[status], yes if on_site else no,
-            deadline.isoformat() if deadline else "", resolved_on.isoformat() if resolved_on else "",
+            deadline or "", resolved_on or "",
             yes if overdue else no, resolution or "", satisfaction.get(sat, "") if sat else "",
             float(loan) if loan is not None else "", before if before is not None else "",
             after if after is not None else "",
         ]
+
+
+def _as_text(value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
@@ -99,7 +115,7 @@ def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
     yield "\ufeff"
     writer.writerow(head)
     for count, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow([_as_text(value) for value in row])
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -107,14 +123,51 @@ def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+SAMPLE_ROWS = 50  # rows read ahead to size the columns (write-only sheets take widths first)
+MAX_WIDTH = 60
+
+
+def _display_width(value) -> int:
+    """Roughly how many character widths a value takes in a cell (CJK characters count two)."""
+    text_value = str(_as_text(value))
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text_value)
+
+
+def _cell(sheet, value):
+    """A date or time as a date cell with its number format; anything else as it is."""
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    return value
+
+
+def _write_sheet(sheet, head: list[str], rows: Iterator[list]) -> None:
+    sample = list(islice(rows, SAMPLE_ROWS))
+    for index, title in enumerate(head, 1):
+        widest = max([_display_width(title)] + [_display_width(row[index - 1]) for row in sample if len(row) >= index])
+        sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, widest + 2)
+    sheet.freeze_panes = "A2"
+    sheet.append(head)
+    written = 0
+    for row in chain(sample, rows):
+        sheet.append([_cell(sheet, value) for value in row])
+        written += 1
+    if head:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(head))}{written + 1}"
+
+
 def xlsx_stream(sheets: list[tuple[str, list[str], Iterator[list]]]) -> Iterator[bytes]:
     """An XLSX written row by row (openpyxl write-only) to a temporary file, then sent in chunks."""
     workbook = Workbook(write_only=True)
     for title, head, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(head)
-        for row in rows:
-            sheet.append(row)
+        _write_sheet(workbook.create_sheet(title=title[:31]), head, iter(rows))
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:

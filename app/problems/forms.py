@@ -104,3 +104,10 @@ class OutcomeForm(FlaskForm):
     alliance = SelectField(_l("Alliance"), coerce=int, validators=[Optional()])
     department = SelectField(_l("Department"), coerce=int, validators=[Optional()])
     note = TextAreaField(_l("Source and note"), filters=TEXT, validators=[DataRequired(), Length(max=300)])
+
+
+class RatingForm(FlaskForm):
+    """The enterprise rates how its problem was resolved, from the link in the 办结 mail."""
+
+    satisfaction = RadioField(_l("Are you satisfied with how it was resolved?"), choices=lambda: [(k.value, str(v)) for k, v in SATISFACTION_LABELS.items()], validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment"), filters=TEXT, validators=[Optional(), Length(max=1000)])

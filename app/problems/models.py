@@ -315,3 +315,22 @@ class ActivityFeedback(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     enterprise: Mapped[Organisation] = relationship()
+
+
+class RatingLink(db.Model):
+    """A link that lets a resolved problem's enterprise contact rate it without an account.
+
+    Only sha256(token) is kept (as for answer links); the link expires at `expires_at`.
+    """
+
+    __tablename__ = "problem_rating_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    problem: Mapped[Problem] = relationship()
+    person: Mapped[Person | None] = relationship()

@@ -1,10 +1,17 @@
-"""The activity record (活动纪实): sanitised minutes, decisions, attendance and photos."""
+"""The activity record (活动纪实): sanitised minutes, decisions, attendance and photos.
+
+应到/实到 come from the invitations and check-in (the same counts as the check-in page and the
+dashboard). The numbers typed into the record are kept only for activities without any
+invitation — a visit or a meeting organised outside Linghang has no check-in to count from —
+and the dashboard falls back to them in the same case.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,8 +25,10 @@ from app.audit.services import record
 from app.core.errors import ValidationFailed
 from app.events.models import Activity
 from app.extensions import db
-from app.orgs.models import Person
-from app.problems.models import ActivityPhoto, ActivityRecord
+from app.invitations.models import Invitation
+from app.invitations.services import attendance_summary
+from app.orgs.models import Organisation, Person
+from app.problems.models import ActivityFeedback, ActivityPhoto, ActivityRecord
 
 ALLOWED_TAGS = ["p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h3", "h4", "blockquote"]
 HTML_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^>]*)?/?>")
@@ -39,7 +48,10 @@ def sanitise_minutes(text: str | None) -> str | None:
 
 
 def save_record(activity: Activity, *, minutes: str | None, decisions: str | None, expected: int | None, present: int | None, now: datetime) -> ActivityRecord:
-    """Create or update the activity's record."""
+    """Create or update the activity's record; typed attendance is kept only when nobody was invited."""
+    if has_invitations(activity):
+        # Counted from check-in (see `attendance`): numbers typed on an old page are not kept.
+        expected = present = None
     for value, field in ((expected, "expected"), (present, "present")):
         if value is not None and value < 0:
             raise ValidationFailed(_("The number cannot be negative."), field)
@@ -112,3 +124,52 @@ def add_photo(activity: Activity, data: bytes, filename: str | None, uploader: P
     (upload_folder() / stored).write_bytes(data)
     record(photo, "upload", {"activity_id": [None, activity.id]}, now=now)
     return photo
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """应到 and 实到 of an activity, and whether they were counted from check-in."""
+
+    expected: int | None
+    present: int | None
+    from_check_in: bool
+
+
+def has_invitations(activity: Activity) -> bool:
+    """True when anyone was invited to (or checked in at) the activity."""
+    return db.session.scalar(select(Invitation.id).where(Invitation.activity_id == activity.id).limit(1)) is not None
+
+
+def attendance(activity: Activity, entry: ActivityRecord | None) -> Attendance:
+    """Counted from the invitations and check-in; the typed numbers only when nobody was invited."""
+    if has_invitations(activity):
+        summary = attendance_summary(activity.id)
+        return Attendance(summary.expected, summary.present, True)
+    return Attendance(entry.expected if entry else None, entry.present if entry else None, False)
+
+
+def attendees(activity: Activity) -> list[Invitation]:
+    """Everyone checked in at the activity (walk-ins included), by organisation then name."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .join(Person, Person.id == Invitation.person_id)
+            .join(Organisation, Organisation.id == Invitation.organisation_id)
+            .where(Invitation.activity_id == activity.id, Invitation.checked_in_at.is_not(None))
+            .order_by(Organisation.name, Person.name)
+        )
+    )
+
+
+def ratings(activity: Activity) -> tuple[list[ActivityFeedback], float | None]:
+    """The enterprises' ratings of the activity and their average (None when there is none)."""
+    items = list(
+        db.session.scalars(
+            select(ActivityFeedback)
+            .join(Organisation, Organisation.id == ActivityFeedback.enterprise_id)
+            .where(ActivityFeedback.activity_id == activity.id)
+            .order_by(Organisation.name)
+        )
+    )
+    average = db.session.scalar(select(func.avg(ActivityFeedback.rating)).where(ActivityFeedback.activity_id == activity.id))
+    return items, float(average) if average is not None else None

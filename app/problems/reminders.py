@@ -203,6 +203,20 @@ def problem_link(problem_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/problems/{problem_id}"
 
 
+def problem_details(problem: Problem) -> list[str]:
+    """The lines every mail about a problem shows: enterprise, category, the problem, department, deadline."""
+    lines = [
+        _("Enterprise: %(name)s", name=problem.enterprise.name),
+        _("Category: %(category)s", category=problem.category_label),
+        _("Problem: %(text)s", text=problem.description[:300]),
+    ]
+    if problem.department is not None:
+        lines.append(_("Department: %(name)s", name=problem.department.name))
+    if problem.deadline is not None:
+        lines.append(_("Deadline: %(date)s", date=problem.deadline.isoformat()))
+    return lines
+
+
 def problem_mail(reminder: Reminder, now: datetime) -> EmailMessage | None:
     """A reminder about a problem, in Chinese: what is due, the enterprise, category, deadline, link."""
     problem = db.session.get(Problem, reminder.subject_id)
@@ -223,14 +237,8 @@ def problem_mail(reminder: Reminder, now: datetime) -> EmailMessage | None:
             _("Dear %(name)s,", name=person.name if person else reminder.email),
             "",
             intro,
-            _("Enterprise: %(name)s", name=enterprise),
-            _("Category: %(category)s", category=problem.category_label),
-            _("Problem: %(text)s", text=problem.description[:300]),
+            *problem_details(problem),
         ]
-        if problem.department is not None:
-            lines.append(_("Department: %(name)s", name=problem.department.name))
-        if problem.deadline is not None:
-            lines.append(_("Deadline: %(date)s", date=problem.deadline.isoformat()))
         if visit is not None:
             lines.append(_("Visit: %(when)s", when=format_dt(visit.starts_at)))
         lines += ["", _("Details: %(link)s", link=link), "", _("This message was sent automatically by Linghang.")]

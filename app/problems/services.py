@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.audit.services import record
 from app.auth.models import Role, User
 from app.core.errors import ValidationFailed
-from app.events.models import Activity, ActivityStatus
+from app.events.models import Activity, ActivityKind, ActivityStatus
 from app.extensions import db
 from app.invitations.models import Answer, Invitation
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, OrgKind, Person
@@ -29,6 +29,7 @@ from app.problems.models import (
     ProblemStep,
     Satisfaction,
 )
+from app.problems.notices import notify_assigned, notify_resolved, notify_unassigned
 from app.problems.transitions import (
     add_step,
     department_or_refuse,
@@ -76,10 +77,12 @@ def record_problem(
         problem.resolution = resolution
         problem.resolved_on = local_date(now)
         add_step(problem, recorder, "resolve_on_site", S.resolved, resolution, now)
+        notify_resolved(problem, now)
     elif department is not None:
         # The department took it on the spot: 交办 at once, with the category's deadline.
         problem.deadline = default_deadline(category, local_date(now))
         add_step(problem, recorder, "assign", S.assigned, department.name, now, {"department_id": [None, department.id]})
+        notify_assigned(problem, now)
     db.session.flush()
     return problem
 
@@ -112,6 +115,17 @@ def enterprises_for_activity(activity: Activity | None, user: User) -> list[Orga
     everyone = list(db.session.scalars(statement.order_by(Organisation.name)))
     rank = {org_id: index for index, org_id in enumerate(dict.fromkeys(first))}
     return sorted(everyone, key=lambda org: rank.get(org.id, len(rank)))
+
+
+def preselected_enterprise(activity: Activity | None, offered: list[Organisation]) -> int | None:
+    """The enterprise the entry form starts with: a visit's enterprise, or the only enterprise invited."""
+    if activity is None:
+        return None
+    offered_ids = {org.id for org in offered}
+    if activity.kind == ActivityKind.visit and activity.site_id in offered_ids:
+        return activity.site_id
+    invited = [org_id for org_id in dict.fromkeys(invited_enterprise_ids(activity)) if org_id in offered_ids]
+    return invited[0] if len(invited) == 1 else None
 
 
 def invited_enterprise_ids(activity: Activity) -> list[int]:
@@ -205,6 +219,7 @@ def record_attendee_feedback(
             enterprise_id=enterprise.id, category=new_problem.get("category") or ProblemCategory.other,
             description=new_problem["description"], now=now, recorder=person, activity=activity, raised_by=person,
         )
+        notify_unassigned(raised, now)
     return feedback, raised
 
 

@@ -32,6 +32,7 @@ from app.problems.models import (
     ProblemStep,
     Satisfaction,
 )
+from app.problems.notices import notify_assigned, notify_resolved
 from app.problems.queries import problem_visibility
 from app.problems.reminders import plan_problem
 
@@ -214,6 +215,7 @@ def assign(problem: Problem, actor: Person | None, *, department_id: int | None,
     problem.deadline = deadline
     problem.extension_state = problem.extension_until = problem.extension_reason = None
     add_step(problem, actor, "assign", target, note or department.name, now, {"department_id": [None, department.id], "deadline": [None, deadline]})
+    notify_assigned(problem, now)
     return problem
 
 
@@ -230,6 +232,7 @@ def reassign(problem: Problem, actor: Person | None, *, department_id: int | Non
     problem.deadline = deadline
     problem.extension_state = problem.extension_until = problem.extension_reason = None
     add_step(problem, actor, "reassign", target, reason, now, {"department_id": [old, department.id]})
+    notify_assigned(problem, now)
     return problem
 
 
@@ -257,6 +260,7 @@ def resolve(
     problem.days_after = days_after
     problem.satisfaction = None
     add_step(problem, actor, "resolve", target, resolution, now)
+    notify_resolved(problem, now)
     return problem
 
 

@@ -1,9 +1,11 @@
-"""The calendar views of activities: month grid, week, agenda."""
+"""The calendar views of activities: month grid, week (a time grid; a list on phones), agenda."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from flask import abort, render_template, request
 from flask_login import current_user
@@ -42,6 +44,46 @@ def _by_day(activities: list[Activity]) -> dict:
             days.setdefault(day, []).append(a)
             day += timedelta(days=1)
     return days
+
+
+SLOTS_PER_HOUR = 2  # the week grid's rows are half hours
+DAY_HOURS = (8, 18)  # always shown; the grid grows to fit earlier or later activities
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An activity's block in the week grid: its day column and its rows (1-based, end exclusive)."""
+
+    activity: Activity
+    column: int
+    row_start: int
+    row_end: int
+
+
+def _slot(moment: datetime, day: date) -> float:
+    """Hours since the day's local midnight (clipped to the day)."""
+    local = to_local(moment)
+    if local.date() < day:
+        return 0.0
+    if local.date() > day:
+        return 24.0
+    return local.hour + local.minute / 60
+
+
+def week_grid(week: list[date], days: dict) -> tuple[list[int], list[Placed]]:
+    """The hours the week grid shows and each activity's block in it (hours × days)."""
+    spans = []
+    for column, day in enumerate(week):
+        for activity in days.get(day, []):
+            start, end = _slot(activity.starts_at, day), _slot(activity.ends_at, day)
+            spans.append((activity, column, start, max(end, start + 0.5)))
+    first = min([DAY_HOURS[0]] + [int(start) for _a, _c, start, _e in spans])
+    last = max([DAY_HOURS[1]] + [math.ceil(end) for _a, _c, _s, end in spans])
+    placed = [
+        Placed(activity, column + 2, int((start - first) * SLOTS_PER_HOUR) + 2, max(int(math.ceil((end - first) * SLOTS_PER_HOUR)) + 2, int((start - first) * SLOTS_PER_HOUR) + 3))
+        for activity, column, start, end in spans
+    ]
+    return list(range(first, min(last, 24))), placed
 
 
 def _day_arg(name: str, default: date) -> date:
@@ -85,8 +127,10 @@ def calendar_week():
     _start, ends = local_day_bounds(monday + timedelta(days=6))
     activities = in_range(current_user, starts, ends, request.args)
     week = [monday + timedelta(days=i) for i in range(7)]
+    days = _by_day(activities)
+    hours, placed = week_grid(week, days)
     return render_template(
-        "events/calendar_week.html", week=week, days=_by_day(activities), today=local_today(),
+        "events/calendar_week.html", week=week, days=days, hours=hours, placed=placed, slots_per_hour=SLOTS_PER_HOUR, today=local_today(),
         previous=monday - timedelta(days=7), following=monday + timedelta(days=7), view="week",
         **_filter_options(),
     )

@@ -20,6 +20,7 @@ ROUTES = [
     ("/problems", ledger.ledger, GET),
     ("/problems/export.<fmt>", ledger.export, GET),
     ("/problems/new", problem.problem_new, FORM),
+    ("/problems/rate/<token>", feedback.rating_link, FORM),
     ("/problems/<int:problem_id>", problem.problem_detail, GET),
     ("/problems/<int:problem_id>/follow-up", problem.follow_up_new, POST),
     ("/problems/<int:problem_id>/<action>", problem.problem_step, POST),

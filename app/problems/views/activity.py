@@ -72,7 +72,12 @@ def _record_context(activity: Activity, entry: ActivityRecord | None) -> dict:
     if scope is not None:
         statement = statement.where(scope)
     photos = list(db.session.scalars(select(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id).order_by(ActivityPhoto.id)))
-    return {"activity": activity, "entry": entry, "problems": list(db.session.scalars(statement)), "photos": photos}
+    feedback, average_rating = records.ratings(activity)
+    return {
+        "activity": activity, "entry": entry, "problems": list(db.session.scalars(statement)), "photos": photos,
+        "attendance": records.attendance(activity, entry), "attendees": records.attendees(activity),
+        "ratings": feedback, "average_rating": average_rating,
+    }
 
 
 @any_role

@@ -1,5 +1,6 @@
 """The one attendee feedback page, reached two ways: by an enterprise contact's account
-(/activities/<id>/feedback) or by the invitee's personal answer link (/rsvp/<token>/feedback)."""
+(/activities/<id>/feedback) or by the invitee's personal answer link (/rsvp/<token>/feedback);
+and the rating of a resolved problem by the link in its 办结 mail (/problems/rate/<token>)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from app.core.views import save_or_show
 from app.events.models import Activity
 from app.invitations.services import invitation_for_token
 from app.orgs.models import Organisation, Person
-from app.problems import services
-from app.problems.forms import FeedbackForm
-from app.problems.models import ProblemCategory
+from app.problems import notices, services
+from app.problems.forms import FeedbackForm, RatingForm
+from app.problems.models import ProblemCategory, Satisfaction
+from app.problems.transitions import give_satisfaction
 from app.problems.views.common import visible_activity_or_404
 
 
@@ -74,6 +76,34 @@ def link_feedback(token: str):
         invitation.activity, invitation.organisation, invitation.person, now=now,
         done=url_for("problems.link_feedback", token=token), personal=True,
     )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@public
+def rating_link(token: str):
+    """The enterprise rates how its problem was resolved, by the link in the 办结 mail (no account).
+
+    Unknown and expired links get the same 404.
+    """
+    now = utcnow()
+    link = notices.rating_link_for(token, now)
+    if link is None:
+        return render_template("invitations/link_not_found.html"), 404
+    problem = link.problem
+    form = RatingForm()
+    response = None
+    if form.validate_on_submit():
+        response = save_or_show(
+            form,
+            lambda: give_satisfaction(problem, link.person, satisfaction=Satisfaction(form.satisfaction.data), comment=form.comment.data, now=now),
+            lambda _saved: url_for("problems.rating_link", token=token),
+            _("Thank you for your feedback."),
+        )
+    if response is None:
+        status = 422 if request.method == "POST" else 200
+        response = make_response(render_template("problems/rate.html", form=form, problem=problem), status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -43,10 +43,11 @@ def export(fmt: str):
     rows = exports.ledger_rows(filters, problem_visibility(current_user), today)
     if fmt == "csv":
         body = (chunk.encode("utf-8") for chunk in exports.csv_stream(rows, exports.headers()))
-        mimetype = "text/csv; charset=utf-8"
+        content_type = "text/csv; charset=utf-8"
     else:
         body = exports.xlsx_stream([(_("Problem ledger"), exports.headers(), rows)])
-        mimetype = XLSX
-    response = Response(body, mimetype=mimetype)
+        content_type = XLSX
+    # content_type is sent as given (mimetype= would add a second "charset=utf-8").
+    response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename=ledger-{today:%Y%m%d}.{fmt}"
     return response

@@ -40,6 +40,9 @@ def problem_new():
     form = ProblemForm()
     enterprises = services.enterprises_for_activity(activity, current_user)
     form.enterprise.choices = [(0, _("— choose —"))] + [(e.id, e.display_name) for e in enterprises]
+    if request.method == "GET":
+        # From a visit the enterprise is known: start with it chosen.
+        form.enterprise.data = services.preselected_enterprise(activity, enterprises)
     department_choices(form.department)
 
     def save() -> Problem:
