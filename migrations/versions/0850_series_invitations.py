@@ -1,7 +1,7 @@
 """series invitations: an invitation made to the whole series of its activity
 
-Revision ID: 0840
-Revises: 0810
+Revision ID: 0850
+Revises: 0840
 Create Date: 2026-11-30 09:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0840'
-down_revision = '0810'
+revision = '0850'
+down_revision = '0840'
 branch_labels = None
 depends_on = None
 
