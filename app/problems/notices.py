@@ -164,7 +164,7 @@ STILL_TRUE = {
 }
 
 
-def outdated(row) -> bool:
+def outdated(row, now: datetime | None = None) -> bool:
     """Send-time check: a problem mail whose news is no longer true (e.g. assigned, then withdrawn
     before delivery; rated before the 办结 mail went out) is withdrawn.
 
