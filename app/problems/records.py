@@ -22,6 +22,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from app.audit.services import record
+from app.core.clock import utcnow
 from app.core.errors import ValidationFailed
 from app.events.models import Activity
 from app.extensions import db
@@ -143,7 +144,7 @@ def has_invitations(activity: Activity) -> bool:
 def attendance(activity: Activity, entry: ActivityRecord | None) -> Attendance:
     """Counted from the invitations and check-in; the typed numbers only when nobody was invited."""
     if has_invitations(activity):
-        summary = attendance_summary(activity.id)
+        summary = attendance_summary(activity.id, utcnow())  # the record is of the activity as it stands now
         return Attendance(summary.expected, summary.present, True)
     return Attendance(entry.expected if entry else None, entry.present if entry else None, False)
 
