@@ -18,7 +18,13 @@ from app.events.checks import ActivityInput, attending_org_ids
 from app.events.conflicts import venue_conflicts
 from app.events.locking import locked_row
 from app.events.models import Activity, ActivityStatus
-from app.events.series import create_series, publish_series, split_series
+from app.events.series import publish_series, split_series
+from app.events.series_words import (
+    HolidayPolicy,
+    SeriesWords,
+    create_series_with_policy,
+    rule_from_words,
+)
 from app.events.services import (
     SaveResult,
     create_activity,
@@ -41,6 +47,9 @@ class ActivityEdit:
     # A new series: the RFC 5545 rule and the days left out (None: a day could not be read).
     rule: str | None = None
     exception_days: list[date] | None = field(default_factory=list)
+    # Or the rule in words (it wins over `rule`), and what occurrences on holidays do.
+    words: SeriesWords | None = None
+    holidays: HolidayPolicy = HolidayPolicy.keep
     # An occurrence: "this" one only, or "following" (this and the following ones).
     scope: str = "this"
     override: bool = False
@@ -83,7 +92,7 @@ def lock_for_edit(activity: Activity, version: int | None, seen: str | None) -> 
 def save_activity(activity: Activity | None, edit: ActivityEdit, *, now: datetime) -> Saved:
     """Create an activity or series, or change one occurrence or this and the following ones."""
     override = _override_reason(edit)
-    if activity is None and edit.rule:
+    if activity is None and (edit.rule or edit.words):
         return _create_series(edit, override, now)
     if activity is None:
         result = create_activity(edit.data, now=now, override_reason=override)
@@ -104,8 +113,11 @@ def save_activity(activity: Activity | None, edit: ActivityEdit, *, now: datetim
 def _create_series(edit: ActivityEdit, override: str | None, now: datetime) -> Saved:
     if edit.exception_days is None:
         raise ValidationFailed(_("Enter dates as 2026-10-01, separated by commas."), "exception_days")
-    series, results = create_series(
-        edit.data, edit.rule or "", exception_days=edit.exception_days, now=now, override_reason=override
+    rule = edit.rule or ""
+    if edit.words is not None:
+        rule = rule_from_words(edit.words, to_local(edit.data.starts_at).date())
+    series, results = create_series_with_policy(
+        edit.data, rule, edit.holidays, exception_days=edit.exception_days, now=now, override_reason=override
     )
     if edit.publish:
         publish_series(series, now=now)

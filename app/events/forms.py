@@ -27,6 +27,16 @@ from wtforms.validators import (
 from app.core.forms import Form, MultiCheckboxField, strip_filter
 from app.core.inputs import parse_date
 from app.events.models import ACTIVITY_KIND_LABELS, VISIT_KIND_LABELS
+from app.events.series import WEEKDAYS
+from app.events.series_words import (
+    HOLIDAY_LABELS,
+    ORDINAL_LABELS,
+    REPEAT_LABELS,
+    WEEKDAY_CODES,
+    HolidayPolicy,
+    Repeat,
+    SeriesWords,
+)
 
 TEXT = [strip_filter]
 
@@ -105,6 +115,27 @@ class ActivityForm(OpenedVersion, Form):
     exception_days = StringField(
         _l("Except on (dates)"), filters=TEXT, validators=[Optional(), Length(max=2000)],
     )
+    # The series editor in words (a new series); "" keeps the raw rule above.
+    repeat = SelectField(
+        _l("Repeat"), default="",
+        choices=lambda: [("", _l("Does not repeat (or the rule below)"))] + [(k.value, str(v)) for k, v in REPEAT_LABELS.items()],
+    )
+    repeat_interval = IntegerField(_l("Every how many weeks"), default=1, validators=[Optional(), NumberRange(min=1, max=52)])
+    repeat_days = MultiCheckboxField(_l("On"), choices=lambda: [(code, str(WEEKDAYS[code])) for code in WEEKDAY_CODES])
+    repeat_ordinal = SelectField(
+        _l("Which"), coerce=int, default=1, choices=lambda: [(n, str(label)) for n, label in ORDINAL_LABELS.items()],
+    )
+    repeat_weekday = SelectField(_l("Weekday"), default="MO", choices=lambda: [(c, str(WEEKDAYS[c])) for c in WEEKDAY_CODES])
+    repeat_month_day = IntegerField(_l("Day of the month"), validators=[Optional(), NumberRange(min=1, max=31)])
+    repeat_end = SelectField(
+        _l("The series ends"), default="until", choices=[("until", _l("On a date")), ("count", _l("After a number of times"))],
+    )
+    repeat_until = DateField(_l("Last day"), validators=[Optional(), in_years])
+    repeat_count = IntegerField(_l("Number of times"), validators=[Optional(), NumberRange(min=1, max=500)])
+    holidays = SelectField(
+        _l("On holidays of the working calendar"), default=HolidayPolicy.keep.value,
+        choices=lambda: [(k.value, str(v)) for k, v in HOLIDAY_LABELS.items()],
+    )
     scope = SelectField(
         _l("Apply to"),
         choices=[("this", _l("This occurrence only")), ("following", _l("This and following occurrences"))],
@@ -123,6 +154,22 @@ class ActivityForm(OpenedVersion, Form):
                     return None
                 days.append(day)
         return days
+
+    def series_words(self) -> SeriesWords | None:
+        """The repeat rule in words, or None when the words editor was not used."""
+        if self.repeat.data not in {r.value for r in Repeat}:
+            return None
+        counted = self.repeat_end.data == "count"
+        return SeriesWords(
+            repeat=Repeat(self.repeat.data),
+            interval=self.repeat_interval.data or 1,
+            weekdays=list(self.repeat_days.data or []),
+            ordinal=self.repeat_ordinal.data or 1,
+            weekday=self.repeat_weekday.data or "MO",
+            month_day=self.repeat_month_day.data,
+            until=None if counted else self.repeat_until.data,
+            count=self.repeat_count.data if counted else None,
+        )
 
 
 class ReasonForm(Form):

@@ -34,7 +34,8 @@ from sqlalchemy.orm import selectinload
 from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
 from app.extensions import db
 from app.feeds.models import FeedKind, FeedState
-from app.ical.builder import build_calendar, build_vevent, calendar_zone, last_changed, vtimezone
+from app.feeds.series_entries import feed_events
+from app.ical.builder import build_calendar, calendar_zone, last_changed, vtimezone
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
 from app.problems.models import FollowUp, Problem
@@ -347,7 +348,7 @@ def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = N
     base_url = current_app.config["BASE_URL"]
     activities = feed_activities(scope, now)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        events = [build_vevent(a, base_url=base_url) for a in activities]
+        events = feed_events(scope.kind, scope.subject_id, activities, base_url)
         calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
     if not events:
         # RFC 5545 §3.6: a calendar holds at least one component. An empty feed carries the

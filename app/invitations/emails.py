@@ -14,7 +14,9 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.events.series import describe, occurrences
 from app.ical.builder import PARTSTAT, build_calendar, build_vevent
+from app.ical.recurring import occurrence_cancel_event, series_events
 from app.invitations.models import Answer, Invitation
 from app.mail.messages import header_text, mail_address
 
@@ -68,16 +70,25 @@ def calendar_bytes(invitation: Invitation, method: str, link: str | None, now: d
     parts = [_("Your answer: %(link)s", link=link)] if link else []
     if method == "REQUEST" and is_waitlisted(invitation):
         parts.insert(0, waitlist_notice())
-    event = build_vevent(
-        invitation.activity,
-        base_url=base_url,
-        attendee=invitation.person,
-        partstat=partstat_of(invitation) if method == "REQUEST" else "NEEDS-ACTION",
-        method=method,
-        extra_description="\n".join(parts) or None,
-        stamp=now,
-    )
-    return build_calendar([event], method=method).to_ical()
+    options = {
+        "attendee": invitation.person,
+        "partstat": partstat_of(invitation) if method == "REQUEST" else "NEEDS-ACTION",
+        "extra_description": "\n".join(parts) or None,
+        "stamp": now,
+    }
+    activity = invitation.activity
+    if is_series_invitation(invitation) and method == "CANCEL":
+        events = [occurrence_cancel_event(activity, base_url=base_url, **options)]
+    elif is_series_invitation(invitation):
+        events = series_events(activity.series, occurrences(activity.series), base_url=base_url, method=method, **options)
+    else:
+        events = [build_vevent(activity, base_url=base_url, method=method, **options)]
+    return build_calendar(events, method=method).to_ical()
+
+
+def is_series_invitation(invitation: Invitation) -> bool:
+    """An invitation to a whole series whose activity still belongs to one: its mails carry the series."""
+    return invitation.whole_series and invitation.activity.series is not None
 
 
 def waitlist_notice() -> str:
@@ -141,6 +152,7 @@ def build_message(
             "link": link,
             "changes": changes or {},
             "previous": previous_times(activity, changes) if kind == "update" else None,
+            "series_words": describe(activity.series.rrule) if is_series_invitation(invitation) else None,
             "waitlisted": is_waitlisted(invitation) and kind != "cancellation",
             "waitlist_notice": waitlist_notice(),
         }

@@ -36,6 +36,8 @@ class InviteForm(Form):
     saved_lists = MultiCheckboxField(_l("Saved lists"), coerce=int, validators=[Optional()])
     save_as = StringField(_l("Also save this selection as a list named"), filters=[strip_filter],
                           validators=[Optional(), Length(max=120)])
+    # Shown for an occurrence of a series; ticked when the page opens (one mail, one answer).
+    whole_series = BooleanField(_l("Invite to every open occurrence of the series (one mail, one answer)"), default=True)
 
 
 class AnswerForm(Form):

@@ -54,6 +54,45 @@ def queue_mail(invitation: Invitation, kind: str, now: datetime, *, token: str |
     )
 
 
+def series_rows(invitation: Invitation) -> list[Invitation]:
+    """The invitee's whole-series invitations to the series of this invitation's activity."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .join(Activity, Activity.id == Invitation.activity_id)
+            .where(
+                Activity.series_id == invitation.activity.series_id,
+                Invitation.person_id == invitation.person_id,
+                Invitation.whole_series.is_(True),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+        )
+    )
+
+
+def asks_for_the_answer(invitation: Invitation) -> bool:
+    """False for a whole-series row after the invitee's first: the series' answer is asked once."""
+    if not invitation.whole_series or invitation.activity.series_id is None:
+        return True
+    rows = series_rows(invitation)
+    return not rows or rows[0].id == invitation.id
+
+
+def covered_by_series_mail(invitation: Invitation, now: datetime) -> bool:
+    """On publication: True when the invitee's series mail went out already (this row is marked sent).
+
+    Otherwise the caller mails this row, and every row of the invitee's series counts as sent.
+    """
+    rows = series_rows(invitation)
+    if any(row.sent_at is not None for row in rows):
+        invitation.sent_at = invitation.sent_at or now
+        return True
+    for row in rows:
+        if row is not invitation:
+            row.sent_at = now
+    return False
+
+
 def send_pending_invitations(activity: Activity, now: datetime) -> int:
     """Mail everyone invited while the activity was a draft (on publication)."""
     sent = []
@@ -61,6 +100,8 @@ def send_pending_invitations(activity: Activity, now: datetime) -> int:
         select(Invitation).where(Invitation.activity_id == activity.id, Invitation.sent_at.is_(None),
                                  Invitation.is_walk_in.is_(False))
     ):
+        if invitation.whole_series and activity.series_id is not None and covered_by_series_mail(invitation, now):
+            continue
         if queue_mail(invitation, "invitation", now, dedupe_key=f"invitation-{invitation.id}") is not None:
             invitation.sent_at = now
             sent.append(invitation)

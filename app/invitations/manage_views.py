@@ -134,7 +134,10 @@ def invite(activity_id: int):
     def save() -> services.InviteReport:
         if form.save_as.data:
             services.save_list(form.save_as.data, selection, field="save_as")
-        report = services.invite(activity, selection, now=utcnow())
+        if activity.series_id is not None and form.whole_series.data:
+            report = services.invite_series(activity, selection, now=utcnow())
+        else:
+            report = services.invite(activity, selection, now=utcnow())
         for warning in report.warnings:
             flash_after_commit(warning, "warning")
         return report

@@ -120,6 +120,25 @@ def resolve_invitees(selection: Selection) -> list[Person]:
     return sorted(people.values(), key=lambda p: (p.organisation_id, p.id))
 
 
+def new_invitation(activity: Activity, person: Person, now: datetime, *, whole_series: bool = False) -> Invitation:
+    """A pending invitation row (its token hash is replaced when a link is issued)."""
+    invitation = Invitation(
+        activity=activity,
+        person=person,
+        organisation_id=person.organisation_id,
+        answer=Answer.pending,
+        seats=0,
+        token_hash=secrets.token_hex(32),  # replaced by issue_token
+        checkin_code=new_checkin_code(),
+        whole_series=whole_series,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
+
+
 @dataclass
 class InviteReport:
     created: list[Invitation] = field(default_factory=list)
@@ -146,19 +165,7 @@ def invite(activity: Activity, selection: Selection, *, now: datetime) -> Invite
         if person.id in existing:
             report.already += 1
             continue
-        invitation = Invitation(
-            activity=activity,
-            person=person,
-            organisation_id=person.organisation_id,
-            answer=Answer.pending,
-            seats=0,
-            token_hash=secrets.token_hex(32),  # replaced by issue_token below
-            checkin_code=new_checkin_code(),
-            created_at=now,
-            updated_at=now,
-        )
-        db.session.add(invitation)
-        db.session.flush()
+        invitation = new_invitation(activity, person, now)
         existing.add(person.id)
         report.created.append(invitation)
         token = issue_token(invitation, now)

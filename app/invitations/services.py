@@ -2,7 +2,7 @@
 
 Services flush and never commit; they take `now` as an argument. The rules live by seam:
 `tokens` (answer links, check-in codes), `selection` (whom to invite, saved lists), `mailing`
-(invitation mails, nudges), `seats` (answers, seats and the waiting list), `checkin` (check-in,
+(invitation mails, nudges), `seats` (answers, seats and the waiting list), `series_invites` (invitations to a whole series), `checkin` (check-in,
 walk-ins, attendance counts), `locks` (the row locks they share). Other features and the views
 import from here.
 """
@@ -21,6 +21,7 @@ from app.invitations.locks import lock_activity, lock_invitation
 from app.invitations.mailing import (
     CLOSED,
     NUDGE_PAUSE,
+    asks_for_the_answer,
     non_responders,
     nudge,
     nudge_all,
@@ -38,6 +39,7 @@ from app.invitations.seats import (
     seats_taken,
 )
 from app.invitations.selection import InviteReport, Selection, invite, resolve_invitees, save_list
+from app.invitations.series_invites import answer_series, invite_series, open_occurrences
 from app.invitations.tokens import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -52,9 +54,9 @@ from app.invitations.tokens import (
 __all__ = [
     "CLOSED", "CODE_ALPHABET", "CODE_LENGTH", "FEEDBACK_DAYS", "MAX_SEATS", "NUDGE_PAUSE",
     "AttendanceSummary", "InviteReport", "Selection",
-    "add_walk_in", "answer", "attendance_summary", "capacity_of", "check_in", "check_in_code",
-    "feedback_until", "find_by_code", "hash_token", "invitation_for_token", "invite", "issue_token",
-    "lock_activity", "lock_invitation", "new_checkin_code", "non_responders", "nudge", "nudge_all",
+    "add_walk_in", "answer", "asks_for_the_answer", "answer_series", "attendance_summary", "capacity_of", "check_in", "check_in_code",
+    "feedback_until", "find_by_code", "hash_token", "invitation_for_token", "invite", "invite_series", "issue_token",
+    "lock_activity", "lock_invitation", "new_checkin_code", "non_responders", "nudge", "nudge_all", "open_occurrences",
     "promote_waitlist", "queue_mail", "refresh_waitlist", "resolve_invitees", "save_list",
     "seats_taken", "send_cancellation", "send_pending_invitations", "send_update",
 ]

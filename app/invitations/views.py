@@ -22,6 +22,7 @@ from app.auth.access import any_role, public
 from app.core.clock import utcnow
 from app.core.views import save_or_show
 from app.events.models import Activity, ActivityStatus
+from app.events.series import describe
 from app.extensions import db
 from app.invitations import services
 from app.invitations.forms import AnswerForm
@@ -109,7 +110,7 @@ def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str
         if form.validate():
             saved = save_or_show(
                 form,
-                lambda: services.answer(
+                lambda: services.answer_series(
                     invitation,
                     reply=Answer(form.answer.data),
                     seats=form.seats.data,
@@ -139,6 +140,7 @@ def answer_page(invitation: Invitation, *, channel: AnswerChannel, self_url: str
         is_open=is_open,
         qr=qr_svg(invitation.checkin_code) if show_qr else None,
         max_seats=services.MAX_SEATS,
+        series_words=describe(activity.series.rrule) if invitation.whole_series and activity.series else None,
         **context,
     ))
     # A personal page: not kept by shared caches, and the link does not leak as a Referer.

@@ -20,6 +20,7 @@ from app.core.offsets import parse_offsets
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.invitations.models import Answer, Invitation
+from app.invitations.services import asks_for_the_answer
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.reminders.models import OUTBOX_KIND, Reminder, ReminderKind, ReminderStatus, SubjectType
 
@@ -89,7 +90,8 @@ def plan_invitation(invitation: Invitation) -> list[Planned]:
             Planned(kind=ReminderKind.activity_upcoming.value, due_at=activity.starts_at - offset, **common)
             for offset in activity_offsets(activity)
         ]
-    if invitation.answer == Answer.pending:
+    if invitation.answer == Answer.pending and asks_for_the_answer(invitation):
+        # One answer covers a whole series: only the invitee's first meeting of it nudges.
         due = answer_deadline(activity) - timedelta(minutes=current_app.config["REMINDER_NUDGE_MINUTES"])
         if due < activity.starts_at:
             return [Planned(kind=ReminderKind.answer_nudge.value, due_at=due, **common)]

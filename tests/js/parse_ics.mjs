@@ -20,9 +20,32 @@ for (const file of process.argv.slice(2)) {
   for (const vtimezone of vcalendar.getAllSubcomponents("vtimezone")) {
     ICAL.TimezoneService.register(vtimezone);
   }
-  const events = vcalendar.getAllSubcomponents("vevent").map((component) => {
-    const event = new ICAL.Event(component);
+  const components = vcalendar.getAllSubcomponents("vevent");
+  // A recurring entry: its overrides (same UID, RECURRENCE-ID) are related to the master, as
+  // Thunderbird does, so the expansion below gives the dates a client shows.
+  const masters = new Map();
+  for (const component of components) {
+    if (!component.hasProperty("recurrence-id")) { masters.set(component.getFirstPropertyValue("uid"), new ICAL.Event(component)); }
+  }
+  for (const component of components) {
+    const master = masters.get(component.getFirstPropertyValue("uid"));
+    if (component.hasProperty("recurrence-id") && master) { master.relateException(component); }
+  }
+  function expand(event) {
+    if (!event.isRecurring()) { return []; }
+    const starts = [];
+    const iterator = event.iterator();
+    for (let next = iterator.next(); next && starts.length < 600; next = iterator.next()) {
+      starts.push(iso(event.getOccurrenceDetails(next).startDate));
+    }
+    return starts;
+  }
+  const events = components.map((component) => {
+    const event = component.hasProperty("recurrence-id") ? new ICAL.Event(component) : masters.get(component.getFirstPropertyValue("uid")) ?? new ICAL.Event(component);
     return {
+      recurrence_id: iso(event.recurrenceId),
+      rrule: component.hasProperty("rrule") ? component.getFirstPropertyValue("rrule").toString() : null,
+      occurrences: component.hasProperty("recurrence-id") ? [] : expand(event),
       uid: event.uid,
       summary: event.summary,
       start: iso(event.startDate),

@@ -40,6 +40,7 @@ from app.events.locking import lock_activity
 from app.events.models import Activity, ActivityKind, ActivitySeries, MonthlyTheme, VisitKind
 from app.events.queries import filtered, visible_activities, visible_activity_or_404
 from app.events.series import cancel_occurrence, describe, occurrences, publish_series
+from app.events.series_words import HolidayPolicy
 from app.events.services import SaveResult, cancel_activity, complete_activity, publish_activity
 from app.events.slots import DEFAULT_WORKING_HOURS, find_slots, parse_working_hours
 from app.events.staleness import fingerprint
@@ -168,6 +169,8 @@ def _edit(form: ActivityForm, activity: Activity | None) -> ActivityEdit:
         publish=request.form.get("action") == "publish",
         rule=form.rrule.data,
         exception_days=form.exception_dates(),
+        words=form.series_words(),
+        holidays=HolidayPolicy(form.holidays.data),  # a choice the form has validated
         scope=form.scope.data,
         override=bool(form.override.data),
         override_reason=form.override_reason.data,
