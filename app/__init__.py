@@ -1,4 +1,10 @@
-"""Linghang 领航: the application factory."""
+"""Linghang 领航: the application factory.
+
+`create_app` is the one wiring place: each named register_* step binds one concern (extensions,
+inputs, blueprints, features, the unit of work, security, templates, error pages, CLI), nothing
+registers itself at import time, and the app refuses to start when a notice kind has no builder.
+Packages form an acyclic graph with app/core at the bottom (tests/test_architecture.py).
+"""
 
 from __future__ import annotations
 
