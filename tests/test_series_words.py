@@ -98,7 +98,7 @@ def form_values(committee, venue, **overrides):
     ("overrides", "rule", "words"),
     [
         ({"repeat": "weekly", "repeat_days": ["TU", "FR"], "repeat_until": "2027-04-30"},
-         "FREQ=WEEKLY;BYDAY=TU,FR;UNTIL=20270430", "每周二、周五"),
+         "FREQ=WEEKLY;BYDAY=TU,FR;UNTIL=20270430", "每周二和周五"),
         ({"repeat": "weekly", "repeat_interval": "2", "repeat_end": "count", "repeat_count": "4"},
          "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;COUNT=4", "每2周的周五，共4次"),
         ({"repeat": "monthly_weekday", "repeat_ordinal": "-1", "repeat_weekday": "FR", "repeat_end": "count", "repeat_count": "3"},

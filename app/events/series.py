@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.audit.services import record
 from app.core.clock import display_zone, local_to_utc, to_local
 from app.core.errors import ValidationFailed
-from app.core.i18n import format_day
+from app.core.i18n import format_day, join_list
 from app.events.checks import ActivityInput, check_times
 from app.events.locking import lock_activity, lock_series
 from app.events.models import Activity, ActivitySeries, ActivityStatus
@@ -357,7 +357,7 @@ def describe(rule_value: str) -> str:
     freq = rule["FREQ"][0]
     interval = int(rule.get("INTERVAL", [1])[0])
     days = [str(d) for d in rule.get("BYDAY", [])]
-    names = "、".join(str(WEEKDAYS.get(d[-2:], d)) for d in days)
+    names = join_list([str(WEEKDAYS.get(d[-2:], d)) for d in days])
     text = None
     if freq == "DAILY" and not days:
         text = _("Every day") if interval == 1 else _("Every %(n)d days", n=interval)
