@@ -32,6 +32,8 @@ def test_an_organiser_cannot_deactivate_or_edit_the_admins_person(app, client, l
     )
     assert response.status_code == 403
     assert client.get(f"/people/{admin.person_id}/edit").status_code == 403
+    page = client.get(f"/people/{admin.person_id}").get_data(as_text=True)
+    assert f"/people/{admin.person_id}/edit" not in page and f"/people/{admin.person_id}/active" not in page
     person = db.session.get(Person, admin.person_id)
     assert person.active and person.email != "taken-over@example.com" and person.name != "改名"
     assert audit_count() == before
@@ -43,6 +45,7 @@ def test_an_organiser_still_manages_people_of_lower_rank(app, client, login_as):
     peer = factories.user("organiser")
     db.session.commit()
     login_as("organiser")
+    assert f"/people/{contact.person_id}/edit" in client.get(f"/people/{contact.person_id}").get_data(as_text=True)
     assert client.post(f"/people/{contact.person_id}/active", data={"active": "0"}).status_code == 302
     assert client.post(f"/people/{peer.person_id}/active", data={"active": "0"}).status_code == 302
     assert not db.session.get(Person, contact.person_id).active

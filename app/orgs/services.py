@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from werkzeug.exceptions import Forbidden
 
 from app.audit.services import diff, record
 from app.core.errors import ValidationFailed
@@ -42,6 +43,15 @@ def check_person_change(actor: Any, person: Person, *, active: bool | None = Non
         raise RuntimeError("no person guard is registered (auth.access.configure_login)")
     for guard in guards:
         guard(actor, person, active)
+
+
+def may_change_person(actor: Any, person: Person) -> bool:
+    """Whether the guards let `actor` edit `person` at all (pages hide what would answer 403)."""
+    try:
+        check_person_change(actor, person)
+    except Forbidden:
+        return False
+    return True
 
 
 def _name_taken(model, name: str, own_id: int | None) -> bool:

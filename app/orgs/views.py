@@ -257,7 +257,10 @@ def person_detail(person_id: int):
         .where(InstructorAssignment.instructor_id == person.id)
         .order_by(Organisation.name)
     ).all()
-    return render_template("orgs/person_detail.html", person=person, account=account, enterprises=enterprises)
+    return render_template(
+        "orgs/person_detail.html", person=person, account=account, enterprises=enterprises,
+        may_change=services.may_change_person(current_user, person),
+    )
 
 
 @bp.post("/people/<id:person_id>/active")
