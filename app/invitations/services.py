@@ -44,10 +44,12 @@ from app.invitations.tokens import (
     CODE_ALPHABET,
     CODE_LENGTH,
     FEEDBACK_DAYS,
+    feedback_open,
     feedback_until,
     hash_token,
     invitation_for_token,
     issue_token,
+    may_give_feedback,
     new_checkin_code,
 )
 
@@ -55,7 +57,7 @@ __all__ = [
     "CLOSED", "CODE_ALPHABET", "CODE_LENGTH", "FEEDBACK_DAYS", "MAX_SEATS", "NUDGE_PAUSE",
     "AttendanceSummary", "InviteReport", "Selection",
     "add_walk_in", "answer", "asks_for_the_answer", "answer_series", "attendance_summary", "capacity_of", "check_in", "check_in_code",
-    "feedback_until", "find_by_code", "hash_token", "invitation_for_token", "invite", "invite_series", "issue_token",
+    "feedback_open", "feedback_until", "may_give_feedback", "find_by_code", "hash_token", "invitation_for_token", "invite", "invite_series", "issue_token",
     "lock_activity", "lock_invitation", "new_checkin_code", "non_responders", "nudge", "nudge_all", "open_occurrences",
     "promote_waitlist", "queue_mail", "refresh_waitlist", "resolve_invitees", "save_list",
     "seats_taken", "send_cancellation", "send_pending_invitations", "send_update",

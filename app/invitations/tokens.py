@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from app.events.models import Activity, ActivityStatus
 from app.extensions import db
-from app.invitations.models import Invitation, InvitationToken
+from app.invitations.models import Answer, Invitation, InvitationToken
+from app.orgs.models import OrgKind
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -45,6 +46,18 @@ def issue_token(invitation: Invitation, now: datetime) -> str:
 
 
 FEEDBACK_DAYS = 30  # default of INVITATION_FEEDBACK_DAYS
+
+
+def feedback_open(activity: Activity, now: datetime) -> bool:
+    """Feedback opens once the activity is completed or over."""
+    return activity.status == ActivityStatus.completed or activity.ends_at <= now
+
+
+def may_give_feedback(invitation: Invitation) -> bool:
+    """An enterprise's invitee who accepted or was checked in may rate the activity by its answer link."""
+    return invitation.organisation.kind == OrgKind.enterprise and (
+        invitation.answer == Answer.accepted or invitation.checked_in_at is not None
+    )
 
 
 def feedback_until(activity: Activity) -> datetime:

@@ -27,7 +27,6 @@ from app.extensions import db
 from app.invitations import services
 from app.invitations.forms import AnswerForm
 from app.invitations.models import Answer, AnswerChannel, Invitation
-from app.orgs.models import OrgKind
 
 # The routes of the organiser's pages join this blueprint from manage_views and checkin_views;
 # app/invitations/routes.py gathers the three modules for create_app.
@@ -61,7 +60,7 @@ def rsvp(token: str):
     if invitation is None:
         # After the end the same link leads to the feedback page for a while (see the rule there).
         later = services.invitation_for_token(token, now, for_feedback=True)
-        if later is not None and may_give_feedback(later):
+        if later is not None and services.may_give_feedback(later):
             return redirect(url_for("invitations.feedback", token=token), 303)
         return _not_found()
     return answer_page(
@@ -69,21 +68,9 @@ def rsvp(token: str):
         channel=AnswerChannel.link,
         self_url=url_for("invitations.rsvp", token=token),
         now=now,
-        feedback_open=may_give_feedback(invitation) and feedback_opened(invitation.activity, now),
+        feedback_open=services.may_give_feedback(invitation) and services.feedback_open(invitation.activity, now),
         token=token,
     )
-
-
-def may_give_feedback(invitation: Invitation) -> bool:
-    """An enterprise's invitee who accepted or was checked in may rate the activity."""
-    return invitation.organisation.kind == OrgKind.enterprise and (
-        invitation.answer == Answer.accepted or invitation.checked_in_at is not None
-    )
-
-
-def feedback_opened(activity: Activity, now) -> bool:
-    """Feedback opens once the activity is completed or over."""
-    return activity.status == ActivityStatus.completed or activity.ends_at <= now
 
 
 # The feedback page of an answer link is the ledger's (app/problems/views/feedback.py serves this

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from app.audit.services import created, record
 from app.auth.models import Role, User
 from app.core.errors import ValidationFailed
-from app.events.models import Activity, ActivityKind, ActivityStatus
+from app.events.models import Activity, ActivityKind
 from app.extensions import db
-from app.invitations.models import Answer, Invitation
+from app.invitations.models import Invitation
+from app.invitations.services import feedback_open
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, OrgKind, Person
 from app.problems.deadlines import default_deadline, local_date
 from app.problems.models import (
@@ -149,18 +150,6 @@ def attending_enterprise_ids(activity: Activity) -> set[int]:
 
 
 # -- attendee outcomes --------------------------------------------------------
-
-def feedback_open(activity: Activity, now: datetime) -> bool:
-    """Feedback opens once the activity is completed or over."""
-    return activity.status == ActivityStatus.completed or activity.ends_at <= now
-
-
-def may_give_feedback(invitation: Invitation) -> bool:
-    """An enterprise's invitee who accepted or was checked in may rate the activity by its answer link."""
-    return invitation.organisation.kind == OrgKind.enterprise and (
-        invitation.answer == Answer.accepted or invitation.checked_in_at is not None
-    )
-
 
 def awaiting_confirmation(enterprise: Organisation, activity: Activity) -> list[Problem]:
     """The enterprise's resolved problems it has not yet said it is satisfied with, this activity's first."""

@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.core.clock import utcnow
 from app.core.views import save_or_show
 from app.events.models import Activity
-from app.invitations.services import invitation_for_token
+from app.invitations.services import feedback_open, invitation_for_token, may_give_feedback
 from app.orgs.models import Organisation, Person
 from app.problems import notices, services
 from app.problems.forms import FeedbackForm, RatingForm
@@ -69,9 +69,9 @@ def link_feedback(token: str):
     """
     now = utcnow()
     invitation = invitation_for_token(token, now, for_feedback=True)
-    if invitation is None or not services.may_give_feedback(invitation):
+    if invitation is None or not may_give_feedback(invitation):
         return render_template("invitations/link_not_found.html"), 404
-    if not services.feedback_open(invitation.activity, now):
+    if not feedback_open(invitation.activity, now):
         flash(_("Feedback opens once the activity has taken place."), "info")
         return redirect(url_for("invitations.rsvp", token=token))
     response = _feedback_page(
