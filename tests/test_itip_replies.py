@@ -22,9 +22,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.events.series import occurrences as series_occurrences
 from app.extensions import db
+from app.invitations import services as invitation_services
 from app.invitations.emails import build_message
 from app.invitations.models import Answer, AnswerChannel, Invitation
+from app.mail.models import OutboxMessage
 from app.orgs.models import OrgKind
 from app.reminders import scheduler
 from app.replies.mailbox import fetch_replies
@@ -32,6 +35,9 @@ from app.replies.models import CalendarReply, ReplyOutcome
 from app.replies.parsing import read_mail
 from tests import factories
 from tests.dovecot import PASSWORD, USER
+from tests.test_invitation_mail import check_calendar
+from tests.test_series_words import NOW as SERIES_NOW
+from tests.test_series_words import alliance_tea  # noqa: F401 - the whole-series fixture
 
 SAMPLES = Path(__file__).parent / "samples" / "itip"
 PROCESSED = "Linghang-processed"
@@ -253,17 +259,26 @@ def test_a_broken_mail_does_not_stop_the_others(app, mailbox):
     _activity, rows = world(now, invitees=1)
     invitation, token = rows[0]
     values = invitation_values(invitation, token, now)
-    broken = fill("thunderbird", {**values, "message_id": "broken@x"},
-                  edit=lambda text: text.replace("BEGIN:VEVENT", "BEGIN:VEVENT\nDTSTART:not-a-date", 1))
+    # Breaks in the middle of processing (icalendar refuses the proposed time only when it is read).
+    raising = fill("outlook_counter", {**values, "new_dtstart": "not-a-date", "message_id": "raises@x"})
+    unreadable = fill("thunderbird", {**values, "message_id": "unreadable@x"},
+                      edit=lambda text: text.replace("BEGIN:VCALENDAR", "BEGIN:VCALENDAR\n\x01garbage"))
     garbage = b"Message-ID: <garbage@x>\r\nContent-Type: text/calendar; method=REPLY\r\n\r\n\x00\xff no calendar\r\n"
     db.session.commit()
-    append(mailbox, broken, garbage, fill("gmail", values))
+    append(mailbox, raising, unreadable, garbage, fill("gmail", values))
 
     report = fetch_replies(now)
-    assert report.read == 3 and report.applied == 1
-    assert folder_counts(mailbox) == (0, 3)
+    assert (report.read, report.applied, report.failed) == (4, 1, 1)
+    assert folder_counts(mailbox) == (0, 4)
     db.session.expire_all()
     assert db.session.get(Invitation, invitation.id).answer == Answer.accepted
+    rows = {row.message_id: row for row in db.session.scalars(select(CalendarReply))}
+    assert rows["<raises@x>"].detail.startswith("could not be processed: BrokenCalendarProperty")
+    assert rows["<unreadable@x>"].detail.startswith("unreadable calendar")
+    assert rows["<garbage@x>"].outcome == ReplyOutcome.ignored
+    assert {row.outcome for row in rows.values()} == {ReplyOutcome.ignored, ReplyOutcome.applied}
+    # Read again, nothing is retried: every mail was moved away.
+    assert fetch_replies(now).read == 0
 
 
 def test_the_scheduler_reads_the_mailbox_on_every_pass(app, mailbox):
@@ -344,8 +359,37 @@ def test_invitation_mails_name_the_reply_mailbox(app):
         address = f"replies+i{invitation.id}-"
         assert str(message["Reply-To"]).startswith(address)
         assert _organizer_of(message).startswith(address)
+        # Still everything ICAL.md asks of an invitation, read by icalendar, vobject, ical and ical.js.
+        check_calendar(message, invitation.person.email, "REQUEST")
     finally:
         app.config["MAIL_REPLY_TO"] = None
     message = build_message(invitation, "invitation", token, now=now)
     assert message["Reply-To"] is None
     assert _organizer_of(message) == "linghang@localhost"
+
+
+def test_an_answer_to_a_whole_series_entry_answers_every_open_meeting(app, mailbox, alliance_tea):  # noqa: F811
+    alliance, _people, series = alliance_tea
+    first = series_occurrences(series)[0]
+    report = invitation_services.invite_series(first, invitation_services.Selection(alliance_ids=[alliance.id]), now=SERIES_NOW)
+    db.session.commit()
+    anchor = report.created[0]
+    sent = next(m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.invitation_id == anchor.id)))
+    message = message_from_bytes(sent.raw, policy=policy.SMTP)
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    master = next(e for e in icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT") if "RECURRENCE-ID" not in e)
+    assert str(message["Reply-To"]) == str(master["ORGANIZER"]).removeprefix("mailto:")
+    values = {
+        "uid": str(master["UID"]), "sequence": int(master.get("SEQUENCE", 0)),
+        "organizer": str(master["ORGANIZER"]).removeprefix("mailto:"),
+        "attendee": anchor.person.email, "attendee_name": anchor.person.name, "partstat": "ACCEPTED",
+        "message_id": "series@x", "dtstart": _local(master.decoded("DTSTART")), "dtend": _local(master.decoded("DTEND")),
+        "dtstamp": SERIES_NOW.strftime("%Y%m%dT%H%M%SZ"),
+    }
+    append(mailbox, fill("apple", values))
+
+    assert fetch_replies(SERIES_NOW).applied == 1
+    db.session.expire_all()
+    rows = db.session.scalars(select(Invitation).where(Invitation.person_id == anchor.person_id)).all()
+    assert len(rows) > 1
+    assert {(row.answer, row.channel) for row in rows} == {(Answer.accepted, AnswerChannel.calendar)}
