@@ -32,7 +32,6 @@ from app.orgs.models import OrgKind
 from app.reminders import scheduler
 from app.replies.mailbox import fetch_replies
 from app.replies.models import CalendarReply, ReplyOutcome
-from app.replies.parsing import read_mail
 from tests import factories
 from tests.dovecot import PASSWORD, USER
 from tests.test_invitation_mail import check_calendar
@@ -311,41 +310,6 @@ def test_without_reply_tokens_the_attendee_is_matched_by_address(app, mailbox):
     assert db.session.get(Invitation, invitation.id).answer == Answer.accepted
     assert db.session.get(Invitation, other.id).answer == Answer.pending
     assert db.session.scalar(select(CalendarReply.outcome).where(CalendarReply.message_id == "<s@x>")) == ReplyOutcome.forged
-
-
-# -- reading the mails, no mailbox needed ------------------------------------------------
-
-def _values() -> dict:
-    return {
-        "uid": "activity-1@linghang.test", "sequence": 3, "organizer": "replies+i1-0123456789abcdef0123@x.cn",
-        "attendee": "a@b.cn", "attendee_name": "王五", "partstat": "TENTATIVE", "message_id": "m@x",
-        "dtstart": "20260309T143000", "dtend": "20260309T163000", "new_dtstart": "20260309T193000",
-        "new_dtend": "20260309T213000", "dtstamp": "20260302T010000Z",
-    }
-
-
-@pytest.mark.parametrize("sample", [*CLIENTS, "outlook_counter"])
-def test_every_sample_reads_as_its_client_meant(sample):
-    mail = read_mail(fill(sample, _values()))
-    assert mail.message_id == "<m@x>"
-    answer = mail.answer
-    assert answer is not None, mail.problem
-    assert (answer.uid, answer.sequence) == ("activity-1@linghang.test", 3)
-    assert answer.organizer.lower().endswith("replies+i1-0123456789abcdef0123@x.cn")
-    assert answer.attendees == {"a@b.cn": "TENTATIVE"}
-    if sample == "outlook_counter":
-        assert answer.method == "COUNTER"
-        assert answer.proposed_start == datetime(2026, 3, 9, 11, 30, tzinfo=UTC)
-    else:
-        assert answer.method == "REPLY" and answer.proposed_start is None
-
-
-def test_the_method_is_read_from_the_header_or_the_body_alone():
-    only_header = read_mail(fill("outlook", _values(), edit=lambda t: t.replace("METHOD:REPLY\n", "")))
-    only_body = read_mail(fill("outlook", _values(), edit=lambda t: t.replace("; method=REPLY", "")))
-    assert only_header.answer.method == only_body.answer.method == "REPLY"
-    request = read_mail(fill("outlook", _values(), edit=lambda t: t.replace("REPLY", "REQUEST")))
-    assert request.answer is None and "REQUEST" in request.problem
 
 
 def test_invitation_mails_name_the_reply_mailbox(app):
