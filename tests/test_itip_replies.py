@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.events.models import Activity
 from app.events.series import occurrences as series_occurrences
 from app.extensions import db
 from app.invitations import services as invitation_services
@@ -352,8 +353,14 @@ def test_an_answer_to_a_whole_series_entry_answers_every_open_meeting(app, mailb
     }
     append(mailbox, fill("apple", values))
 
-    assert fetch_replies(SERIES_NOW).applied == 1
+    # Answered once the first meeting (the mail's own invitation) is under way: the rest is answered.
+    later = first.starts_at + timedelta(minutes=30)
+    assert fetch_replies(later).applied == 1
     db.session.expire_all()
-    rows = db.session.scalars(select(Invitation).where(Invitation.person_id == anchor.person_id)).all()
-    assert len(rows) > 1
-    assert {(row.answer, row.channel) for row in rows} == {(Answer.accepted, AnswerChannel.calendar)}
+    rows = db.session.scalars(
+        select(Invitation).join(Invitation.activity).where(Invitation.person_id == anchor.person_id)
+        .order_by(Activity.starts_at)
+    ).all()
+    assert len(rows) > 2 and rows[0].id == anchor.id
+    assert (rows[0].answer, rows[0].channel) == (Answer.pending, None)
+    assert {(row.answer, row.channel) for row in rows[1:]} == {(Answer.accepted, AnswerChannel.calendar)}

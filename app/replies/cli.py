@@ -20,7 +20,11 @@ def fetch(limit: int) -> None:
     if not configured():
         click.echo("IMAP_HOST is not set: no reply mailbox to read.", err=True)
         sys.exit(2)
-    report = fetch_replies(utcnow(), limit=limit)
+    try:
+        report = fetch_replies(utcnow(), limit=limit)
+    except Exception as error:  # an unreachable server or a refused log-in: say so, no traceback
+        click.echo(f"could not read the reply mailbox: {error.__class__.__name__}: {error}", err=True)
+        sys.exit(1)
     click.echo(" ".join(f"{key} {value}" for key, value in report.figures().items()))
     for error in report.errors:
         click.echo(f"  {error}", err=True)

@@ -135,6 +135,21 @@ def match(answer: CalendarAnswer, mail: ReplyMail, now: datetime) -> Invitation:
     return invitation
 
 
+def _first_open(invitation: Invitation, now: datetime) -> Invitation:
+    """For a whole-series entry, the invitee's first meeting still open (the mail's own may be over)."""
+    if not invitation.whole_series or invitation.activity.series_id is None:
+        return invitation
+    rows = db.session.scalars(
+        select(Invitation)
+        .join(Activity, Activity.id == Invitation.activity_id)
+        .where(Activity.series_id == invitation.activity.series_id, Invitation.person_id == invitation.person_id,
+               Invitation.whole_series.is_(True), Activity.status.not_in(CLOSED), Activity.starts_at > now)
+        .order_by(Activity.starts_at, Activity.id)
+        .limit(1)
+    )
+    return next(iter(rows), invitation)
+
+
 def _apply(row: CalendarReply, invitation: Invitation, answer: CalendarAnswer, now: datetime) -> None:
     partstat = answer.attendees[(invitation.person.email or "").strip().lower()]
     row.partstat = partstat[:20]
@@ -145,6 +160,8 @@ def _apply(row: CalendarReply, invitation: Invitation, answer: CalendarAnswer, n
     reply = PARTSTATS.get(partstat)
     if reply is None:
         raise NotApplied(ReplyOutcome.ignored, f"PARTSTAT {partstat} is not an answer")
+    invitation = _first_open(invitation, now)
+    row.invitation_id, row.activity_id = invitation.id, invitation.activity_id
     activity = invitation.activity
     if activity.status in CLOSED or now >= activity.starts_at:
         raise NotApplied(ReplyOutcome.refused, "the activity is closed or has started")
