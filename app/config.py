@@ -93,6 +93,16 @@ class Config:
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
         self.MAIL_MAX_ATTEMPTS = env_number("MAIL_MAX_ATTEMPTS", "8")
+        # Calendar answers (iTIP REPLY) come back to this mailbox, read over IMAP (app/replies).
+        self.MAIL_REPLY_TO = os.environ.get("MAIL_REPLY_TO", "").strip() or None
+        self.MAIL_REPLY_TOKENS = os.environ.get("MAIL_REPLY_TOKENS", "1") != "0"
+        self.IMAP_HOST = os.environ.get("IMAP_HOST", "").strip() or None
+        self.IMAP_SSL = os.environ.get("IMAP_SSL", "1") != "0"
+        self.IMAP_PORT = env_number("IMAP_PORT", "993" if self.IMAP_SSL else "143")
+        self.IMAP_USER = os.environ.get("IMAP_USER") or None
+        self.IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD") or None
+        self.IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+        self.IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER", "Linghang-processed")
         # Reminders and the scheduler process (see README "Scheduler").
         self.SCHEDULER_INTERVAL_SECONDS = env_number("SCHEDULER_INTERVAL_SECONDS", "30", float)
         self.SCHEDULER_STANDBY_POLL_SECONDS = env_number("SCHEDULER_STANDBY_POLL_SECONDS", "2", float)
@@ -153,6 +163,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "DATABASE_POOL_TIMEOUT": (1, 600),
     "MAIL_PORT": (1, 65535),
     "MAIL_MAX_ATTEMPTS": (1, 100),
+    "IMAP_PORT": (1, 65535),
     "SCHEDULER_INTERVAL_SECONDS": (0.1, 86400),
     "SCHEDULER_STANDBY_POLL_SECONDS": (0.1, 3600),
     "SCHEDULER_PLAN_EVERY_SECONDS": (1, 86400 * 7),
@@ -208,6 +219,9 @@ def check_config(settings: Mapping[str, object]) -> None:
     storage = str(settings["RATELIMIT_STORAGE_URI"])
     if urlsplit(storage).scheme not in RATE_LIMIT_STORAGE_SCHEMES:
         raise ConfigError(f"RATELIMIT_STORAGE_URI must be memory:// or a redis:// URL, not {storage!r}")
+    reply_to = settings.get("MAIL_REPLY_TO")
+    if reply_to and "@" not in str(reply_to):
+        raise ConfigError(f"MAIL_REPLY_TO must be an e-mail address such as replies@linghang.example.cn, not {reply_to!r}")
     if not str(settings["SQLALCHEMY_DATABASE_URI"]).startswith(("sqlite:", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
 

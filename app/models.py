@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.replies.models import CalendarReply
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AllianceMembership",
     "ArrangedDay",
     "AuditEntry",
+    "CalendarReply",
     "FeedState",
     "FeedToken",
     "HolidayArrangement",

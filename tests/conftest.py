@@ -219,6 +219,19 @@ def smtp_server(app: Flask) -> Iterator[SMTPSink]:
         app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = saved
 
 
+@pytest.fixture(scope="session")
+def dovecot():
+    """A throw-away Dovecot IMAP server (Debian's dovecot-imapd) holding the reply mailbox."""
+    from tests.dovecot import Dovecot, available
+
+    if not available():
+        unavailable("dovecot-imapd is not installed (apt-get install dovecot-imapd; .ci/run does)")
+    server = Dovecot()
+    server.start()
+    yield server
+    server.stop()
+
+
 # -- live server and browser -------------------------------------------------
 
 def _free_port() -> int:

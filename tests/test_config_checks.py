@@ -23,6 +23,8 @@ BAD_ENVIRONMENT = [
     ("LOGIN_ACCOUNT_LIMIT", "ten per hour", "LOGIN_ACCOUNT_LIMIT must be a rate"),
     ("RATELIMIT_STORAGE_URI", "mysql://x", "RATELIMIT_STORAGE_URI"),
     ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL"),
+    ("MAIL_REPLY_TO", "replies", "MAIL_REPLY_TO must be an e-mail address"),
+    ("IMAP_PORT", "0", "IMAP_PORT must be between 1 and 65535"),
 ]
 
 
@@ -43,12 +45,15 @@ def test_good_settings_pass(tmp_path, monkeypatch):
         ("DATABASE_STATEMENT_TIMEOUT", "0"),
         ("LOGIN_ACCOUNT_LIMIT", "5 per 10 minutes"),
         ("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/2"),
+        ("MAIL_REPLY_TO", "领航 <replies@linghang.example.cn>"),
+        ("IMAP_SSL", "0"),
     ]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SECRET_KEY", "test")
     config = Config(tmp_path)
     check_config(vars(config))
     assert config.DATABASE_STATEMENT_TIMEOUT == 0
+    assert (config.IMAP_SSL, config.IMAP_PORT) == (False, 143)  # plain IMAP's port unless set
 
 
 def test_values_set_in_code_are_checked_too(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ CHANNEL_LABELS = {
     AnswerChannel.phone: _l("by phone (entered by the organiser)"),
     AnswerChannel.letter: _l("by letter (entered by the organiser)"),
     AnswerChannel.walk_in: _l("at the door"),
+    AnswerChannel.calendar: _l("from the calendar"),
 }
 
 
@@ -40,6 +41,7 @@ INVITATION = AuditedModel(
     url=lambda invitation: url_for("invitations.manage", activity_id=invitation.activity_id),
     actions={
         "answer": lazy_pgettext("audit action", "Answered"),
+        "answer_calendar": _l("Answered from the calendar"),
         "promote": _l("Moved up from the waiting list"),
         "nudge": _l("Reminded to answer"),
         "check_in": _l("Checked in"),

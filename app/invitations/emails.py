@@ -18,6 +18,7 @@ from app.events.series import describe, occurrences
 from app.ical.builder import PARTSTAT, build_calendar, build_vevent
 from app.ical.recurring import occurrence_cancel_event, series_events
 from app.invitations.models import Answer, Invitation
+from app.invitations.reply_address import reply_address
 from app.mail.messages import header_text, mail_address
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
@@ -75,6 +76,8 @@ def calendar_bytes(invitation: Invitation, method: str, link: str | None, now: d
         "partstat": partstat_of(invitation) if method == "REQUEST" else "NEEDS-ACTION",
         "extra_description": "\n".join(parts) or None,
         "stamp": now,
+        # The reply mailbox (when configured) receives the calendar's REPLY: see reply_address.
+        "organizer_email": reply_address(invitation),
     }
     activity = invitation.activity
     if is_series_invitation(invitation) and method == "CANCEL":
@@ -159,6 +162,9 @@ def build_message(
         message = EmailMessage()
         message["To"] = mail_address(person.name, person.email)
         message["Subject"] = header_text(_subject(kind, activity.title))
+        replies_to = reply_address(invitation)
+        if replies_to:
+            message["Reply-To"] = replies_to
         message.set_content(render_template("invitations/mail/message.txt", **context))
         message.add_alternative(render_template("invitations/mail/message.html", **context), subtype="html")
         method = method_of(kind)

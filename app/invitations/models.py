@@ -48,6 +48,8 @@ class AnswerChannel(enum.StrEnum):
     phone = "phone"
     letter = "letter"
     walk_in = "walk_in"
+    # An iTIP REPLY from the invitee's calendar (Outlook, Gmail, Apple, Thunderbird), read by app/replies.
+    calendar = "calendar"
 
 
 class Invitation(db.Model):

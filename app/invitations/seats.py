@@ -101,7 +101,9 @@ def answer(
     invitation.updated_at = now
     db.session.flush()
     changes = {k: [v, getattr(invitation, k)] for k, v in old.items() if v != getattr(invitation, k)}
-    record(invitation, "answer", changes, now=now)
+    # A calendar's REPLY is the same answer; its entry says where it came from.
+    from_calendar = channel == AnswerChannel.calendar
+    record(invitation, "answer_calendar" if from_calendar else "answer", changes, now=now)
     # Declining stops this contact's reminders; accepting plans them (a waiting seat: none yet).
     answer_changed.send(invitation, now=now)
     promote_waitlist(activity, now)

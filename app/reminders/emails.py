@@ -20,6 +20,7 @@ from app.extensions import db
 from app.invitations.emails import answer_link as invitation_link
 from app.invitations.emails import calendar_bytes, calendar_part
 from app.invitations.models import Invitation
+from app.invitations.reply_address import reply_address
 from app.invitations.tokens import issue_token
 from app.mail.messages import MAIL_LOCALE, text_message
 from app.reminders.models import Reminder
@@ -107,3 +108,7 @@ def _attach_calendar(message: EmailMessage, invitation: Invitation, link: str, n
     with force_locale(MAIL_LOCALE):
         ics = calendar_bytes(invitation, "REQUEST", link, now)
     message.attach(calendar_part(ics, "REQUEST"))
+    # Like the invitation mails: a calendar's answer (and a reply by mail) reaches the reply mailbox.
+    replies_to = reply_address(invitation)
+    if replies_to and "Reply-To" not in message:
+        message["Reply-To"] = replies_to

@@ -34,6 +34,8 @@ from app.extensions import db
 from app.mail.dispatch import deliver_due
 from app.reminders.planning import plan_upcoming
 from app.reminders.sweep import sweep
+from app.replies.mailbox import configured as replies_configured
+from app.replies.mailbox import fetch_replies
 
 log = logging.getLogger("linghang.scheduler")
 
@@ -69,6 +71,7 @@ def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | No
             if plan_clock is not None and plan_clock.due(moment):
                 with unit_of_work():
                     plan_upcoming(moment)
+            replies = read_replies(moment)
             swept = sweep(moment)
             delivered = deliver_due(moment, limit=500)
         except Exception:
@@ -85,12 +88,29 @@ def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | No
         "retrying": delivered.retrying,
         "failed": delivered.failed,
         "withdrawn": delivered.withdrawn,
+        **replies,
     }
     if any(figures.values()):
         log.info("pass: %s", " ".join(f"{k}={v}" for k, v in figures.items()))
     for error in delivered.errors:
         log.warning("delivery: %s", error)
     return figures
+
+
+def read_replies(now: datetime) -> dict[str, int]:
+    """Read the reply mailbox (when configured) before reminders, so an answer stops its nudge.
+
+    A mailbox that cannot be reached is logged and tried again next pass: reminders and mail
+    go on without it.
+    """
+    if not replies_configured():
+        return {}
+    try:
+        report = fetch_replies(now)
+    except Exception as error:
+        log.warning("reply mailbox: %s: %s; trying again next pass", error.__class__.__name__, error)
+        return {"replies_failed": 1}
+    return {f"replies_{key}": value for key, value in report.figures().items()}
 
 
 def build_scheduler(app: Flask, interval: float) -> BackgroundScheduler:
