@@ -157,3 +157,14 @@ def test_guessing_codes_is_throttled_per_address(throttled_app):
         finally:
             db.session.remove()
             empty_tables()
+
+
+def test_the_scheduler_drops_links_long_expired(app):
+    from app.reminders import scheduler
+
+    old = code_of(services.short_url("/rsvp/old", expires_at=LATER, now=NOW))
+    live = code_of(services.short_url("/rsvp/live", expires_at=LATER + timedelta(days=200), now=NOW))
+    db.session.commit()
+    scheduler.run_pass(app, LATER + services.KEEP_EXPIRED + timedelta(minutes=1), scheduler.PlanClock(timedelta(minutes=10)))
+    assert services.follow(old, LATER) is None
+    assert services.follow(live, LATER).target == "/rsvp/live"
