@@ -14,6 +14,7 @@ from app.extensions import db
 from app.invitations.models import Answer, Invitation
 from app.invitations.tokens import feedback_until
 from app.orgs.models import OrgKind
+from app.problems.notices import issue_rating_link
 from app.shortlinks.services import short_url
 from tests import factories
 from tests.conftest import CSP_VIOLATION_RECORDER, csp_violations
@@ -176,4 +177,26 @@ def test_checkin_at_the_door_on_a_phone_in_wechat(live_server, wechat):
     wechat.locator("#code-form").get_by_role("button", name="签到", exact=True).tap()
     wechat.wait_for_selector(".alert-success")
     assert wechat.locator("#att-present").inner_text() == "1"
+    assert_phone_friendly(wechat)
+
+
+def test_enterprise_rates_a_resolved_problem_from_a_short_link_in_wechat(live_server, wechat):
+    base_url, flask_app = live_server
+    flask_app.config["WTF_CSRF_ENABLED"] = True
+    with flask_app.app_context():
+        firm = factories.organisation(OrgKind.enterprise, name="华晨电子")
+        problem = factories.problem(firm, status="resolved", description="厂区道路照明不足")
+        now = utcnow()
+        rating = issue_rating_link(problem, factories.person(firm), now)
+        path = rating.removeprefix(base_url)
+        link = short_url(path, expires_at=now + timedelta(days=30), now=now)
+        db.session.commit()
+
+    wechat.goto(link)
+    assert wechat.url == base_url + path
+    assert "厂区道路照明不足" in wechat.content()
+    assert_phone_friendly(wechat)
+    wechat.locator("label[for=sat-satisfied]").tap()
+    wechat.get_by_role("button", name="提交").tap()
+    wechat.wait_for_selector("#rating-given")
     assert_phone_friendly(wechat)
