@@ -18,6 +18,7 @@ from app.problems.models import (
 )
 from app.reminders.models import Reminder
 from app.replies.models import CalendarReply
+from app.shortlinks.models import ShortLink
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Reminder",
     "SavedList",
     "SavedListEntry",
+    "ShortLink",
     "User",
     "Venue",
 ]
