@@ -84,12 +84,14 @@ def register_features(app: Flask) -> None:
     from app.problems.notices import register as register_problem_notices
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
+    from app.robots.wiring import register as register_robots
 
     init_notices(app)
     register_invitations(app)
     register_reminders(app)
     register_problem_reminders(app)
     register_problem_notices(app)
+    register_robots(app)
     register_audited_models(app)
 
 
@@ -103,9 +105,10 @@ def register_audited_models(app: Flask) -> None:
     from app.mail.audited import AUDITED as MAIL
     from app.orgs.audited import AUDITED as ORGS
     from app.problems.audited import AUDITED as PROBLEMS
+    from app.robots.audited import AUDITED as ROBOTS
     from app.workcal.audited import AUDITED as WORKCAL
 
-    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WORKCAL])
+    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *ROBOTS, *WORKCAL])
 
 
 def check_notices(app: Flask) -> None:
@@ -139,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
+    from app.robots.views import bp as robots_bp
     from app.stats.views import bp as stats_bp
     from app.workcal.views import bp as workcal_bp
 
@@ -152,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
         mail_bp,
         calendar_bp,
         problems_bp,
+        robots_bp,
         stats_bp,
         workcal_bp,
     ):

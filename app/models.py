@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.robots.models import GroupRobot
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ActivityPhoto",
     "ActivityRecord",
     "FollowUp",
+    "GroupRobot",
     "Outcome",
     "Problem",
     "ProblemStep",
