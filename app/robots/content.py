@@ -21,7 +21,7 @@ ELLIPSIS = "…"
 # Markdown, HTML and mention syntax → full-width look-alikes (read naturally in Chinese text).
 INERT = str.maketrans({
     "[": "［", "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "*": "＊", "_": "＿",
-    "#": "＃", "`": "｀", "@": "＠", "~": "～", "|": "｜", "\\": "＼", ":": "：", "&": "＆",
+    "#": "＃", "`": "｀", "@": "＠", "~": "～", "|": "｜", "\\": "＼", "&": "＆",
 })
 SPACES = re.compile(r"[\s\x00-\x1f\x7f\u2028\u2029]+")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")

@@ -122,7 +122,9 @@ def outcome_of(provider: Provider, answer: dict) -> Outcome:
     too_fast = WECOM_TOO_FAST if provider == Provider.wecom else DINGTALK_TOO_FAST
     give_up = WECOM_GIVE_UP if provider == Provider.wecom else DINGTALK_GIVE_UP
     if code in too_fast:
-        return Outcome.retry(f"{_l('The provider says the robot posts too fast; trying again in a minute.')} {detail}", PROVIDER_WAIT)
+        reason = _l("The provider says the robot posts too fast; trying again in a minute.")
+        return Outcome.retry(f"{reason} {detail}", PROVIDER_WAIT)
     if code in give_up:
         return Outcome.give_up(f"{give_up[code]} {detail}")
-    return Outcome.retry(f"{_l('The provider refused the post.')} {detail}")
+    reason = _l("The provider refused the post.")
+    return Outcome.retry(f"{reason} {detail}")
