@@ -206,6 +206,7 @@ def test_the_admin_pastes_a_webhook_that_is_checked_sealed_masked_replaced_teste
         response = client.post("/robots", data={**form, "webhook_url": bad})
         assert response.status_code == 200 and "is-invalid" in response.get_data(as_text=True)
     assert db.session.scalar(select(GroupRobot)) is None
+    assert f"/robots?org={alliance.id}" in client.get(f"/organisations/{alliance.id}").get_data(as_text=True)
     assert client.post("/robots", data={**form, "webhook_url": WECOM_URL}).status_code == 302
     stored = db.session.scalar(select(GroupRobot))
     assert WECOM_KEY.encode() not in stored.key_sealed and stored.key_hint == WECOM_KEY[-4:]

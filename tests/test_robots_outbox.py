@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.events import series as series_services
+from app.events.checks import ActivityInput
 from app.events.services import cancel_activity, publish_activity, reschedule_activity
 from app.extensions import db
 from app.mail import dispatch
@@ -126,3 +128,21 @@ def test_the_limit_is_counted_from_the_outbox_across_passes_and_processes(app, r
     assert len(waiting) == 5 and {row.next_attempt_at for row in waiting} == {NOW + timedelta(seconds=60)}
     assert all(row.attempts == 0 for row in waiting)  # a deferral is not an attempt
     assert dispatch.deliver_due(NOW + timedelta(seconds=60)).sent == 5
+
+
+def test_a_series_is_announced_once_and_a_cancelled_meeting_is_posted(app, robot_provider):
+    alliance, _robots = alliance_with_robots(Provider.wecom)
+    start = datetime(2026, 3, 6, 7, 0, tzinfo=UTC)
+    data = ActivityInput(kind="afternoon_tea", title="企业家下午茶", starts_at=start, ends_at=start + timedelta(hours=1),
+                         host_id=factories.organisation(OrgKind.committee).id, alliance_id=alliance.id)
+    series, _results = series_services.create_series(data, "FREQ=WEEKLY;BYDAY=FR;COUNT=10", now=NOW)
+    assert series_services.publish_series(series, now=NOW) == 10
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).sent == 1
+    content = robot_provider.received[0].body["markdown"]["content"]
+    assert "共 10 次" in content
+    third = series_services.occurrences(series)[2]
+    series_services.cancel_occurrence(third, reason="节前调整", now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW + timedelta(minutes=1)).sent == 1  # the group was told of the series
+    assert "【活动取消】企业家下午茶" in robot_provider.received[1].body["markdown"]["content"]

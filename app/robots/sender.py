@@ -35,17 +35,14 @@ def rate_wait(channel: str, recipient: str, now: datetime) -> timedelta | None:
         (OutboxMessage.channel == channel) & (OutboxMessage.recipient == recipient)
         & (OutboxMessage.status == OutboxStatus.sent) & (OutboxMessage.sent_at > now - WINDOW)
     )
-    count, oldest = db.session.execute(
-        select(func.count(OutboxMessage.id), func.min(OutboxMessage.sent_at)).where(recent)
-    ).one()
-    if count < PER_MINUTE:
+    if db.session.scalar(select(func.count(OutboxMessage.id)).where(recent)) < PER_MINUTE:
         return None
-    # Only the newest PER_MINUTE posts matter: wait until the one that leaves the window first.
-    cutoff = db.session.scalar(
+    # The next post may go once fewer than 20 remain in the window: when the 20th newest leaves it.
+    twentieth = db.session.scalar(
         select(OutboxMessage.sent_at).where(recent).order_by(OutboxMessage.sent_at.desc())
         .offset(PER_MINUTE - 1).limit(1)
-    ) or oldest
-    return max(cutoff + WINDOW - now, timedelta(seconds=1))
+    )
+    return max(twentieth + WINDOW - now, timedelta(seconds=1))
 
 
 def post(robot: GroupRobot, body: bytes, now: datetime, session: requests.Session | None = None) -> Outcome:
