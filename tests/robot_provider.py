@@ -37,6 +37,9 @@ class RobotProvider:
         self.received: list[Received] = []
         self.answers: list[tuple[int, dict | str]] = []
         self.lock = threading.Lock()
+        # Requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +49,8 @@ class RobotProvider:
                 parts = urlsplit(self.path)
                 query = {key: values[0] for key, values in parse_qs(parts.query).items()}
                 with provider.lock:
+                    provider.in_flight += 1
+                    provider.most_in_flight = max(provider.most_in_flight, provider.in_flight)
                     provider.received.append(Received(parts.path, query, parts.query, body))
                     status, answer = provider.answers.pop(0) if provider.answers else (200, OK)
                 data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
@@ -54,6 +59,8 @@ class RobotProvider:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                with provider.lock:
+                    provider.in_flight -= 1
 
             def log_message(self, *args):
                 pass

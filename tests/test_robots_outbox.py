@@ -3,9 +3,12 @@ no longer true, and spread by the robot's limit (20 a minute) — none lost, non
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.events import series as series_services
@@ -146,3 +149,26 @@ def test_a_series_is_announced_once_and_a_cancelled_meeting_is_posted(app, robot
     db.session.commit()
     assert dispatch.deliver_due(NOW + timedelta(minutes=1)).sent == 1  # the group was told of the series
     assert "【活动取消】企业家下午茶" in robot_provider.received[1].body["markdown"]["content"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_dispatchers_at_once_keep_one_robots_limit(app, robot_provider):
+    _alliance, (robot,) = alliance_with_robots(Provider.wecom)
+    for n in range(30):
+        publish(_alliance, title=f"活动{n}")
+    start = threading.Barrier(2)
+
+    def dispatcher(_n):
+        with app.app_context():
+            start.wait(timeout=30)
+            try:
+                return dispatch.deliver_due(NOW, limit=15)  # SKIP LOCKED: each claims its own 15
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(dispatcher, range(2)))
+    assert [r.claimed for r in reports] == [15, 15]
+    assert sum(r.sent for r in reports) == 20 and sum(r.deferred for r in reports) == 10
+    assert len(robot_provider.received) == 20
+    assert robot_provider.most_in_flight == 1  # the robot's row lock made them take turns

@@ -58,12 +58,12 @@ def robots_of(org_ids: list[int]) -> list[GroupRobot]:
     ))
 
 
-def robot_of(recipient: str) -> GroupRobot | None:
-    """The robot an outbox recipient ("robot:<id>") names, None when it was removed."""
+def robot_of(recipient: str, *, lock: bool = False) -> GroupRobot | None:
+    """The robot an outbox recipient ("robot:<id>") names (row-locked if asked), None when it was removed."""
     prefix, _sep, number = recipient.partition(":")
     if prefix != "robot" or not number.isdigit():
         return None
-    return db.session.get(GroupRobot, int(number))
+    return db.session.get(GroupRobot, int(number), with_for_update=lock or None)
 
 
 def activity_groups(activity: Activity) -> list[GroupRobot]:

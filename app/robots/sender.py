@@ -5,6 +5,10 @@ the robot's deliveries sent in the last 60 seconds in the outbox itself: the cou
 for every scheduler process and every pass, so the 21st post waits (`Outcome.defer`, no attempt
 counted) until the oldest of the 20 is a minute old. Should two processes still race past it,
 the provider's own "too fast" answer (WeCom 45009, DingTalk 130101) retries after a minute.
+
+On PostgreSQL the robot's row is locked (FOR UPDATE) from the count until the outcome commits,
+so two dispatchers posting to one robot take turns and the second counts the first's post: the
+limit holds across processes, not only in one pass. SQLite runs one scheduler (see README).
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ class RobotSender:
 
     def send(self, row: OutboxMessage, now: datetime) -> Outcome:
         """Post the row's body to its robot, unless the robot's minute is full."""
-        robot = robot_of(row.recipient)
+        robot = robot_of(row.recipient, lock=True)
         if robot is None:
             with force_locale(MAIL_LOCALE):
                 return Outcome.give_up(_("The group robot was removed."))
