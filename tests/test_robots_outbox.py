@@ -18,6 +18,7 @@ from app.extensions import db
 from app.mail import dispatch
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.orgs.models import OrgKind
+from app.problems import transitions
 from app.robots.models import Provider
 from app.robots.services import remove_robot, save_robot
 from tests import factories
@@ -172,3 +173,15 @@ def test_two_dispatchers_at_once_keep_one_robots_limit(app, robot_provider):
     assert sum(r.sent for r in reports) == 20 and sum(r.deferred for r in reports) == 10
     assert len(robot_provider.received) == 20
     assert robot_provider.most_in_flight == 1  # the robot's row lock made them take turns
+
+
+def test_a_problem_withdrawn_before_the_post_left_is_not_posted(app, robot_provider):
+    department = factories.organisation(OrgKind.department)
+    save_robot(department.id, Provider.dingtalk, DING_URL, None, now=NOW)
+    problem = factories.problem()
+    transitions.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
+    transitions.withdraw(problem, None, reason="企业已自行解决", now=NOW)
+    db.session.commit()
+    report = dispatch.deliver_due(NOW + timedelta(minutes=1))
+    assert [row.status for row in group_rows()] == [OutboxStatus.cancelled]
+    assert report.withdrawn >= 1 and robot_provider.received == []
