@@ -72,7 +72,8 @@ def test_a_published_activity_posts_markdown_to_the_alliances_wecom_group(app, r
 
 def test_a_dingtalk_robot_in_signed_mode_sends_the_signature_dingtalk_recomputes(app, robot_provider):
     alliance = factories.organisation(OrgKind.alliance)
-    robot(alliance, Provider.dingtalk, DING_SECRET)
+    stored = robot(alliance, Provider.dingtalk, DING_SECRET)
+    assert DING_SECRET.encode() not in stored.secret_sealed and DING_TOKEN.encode() not in stored.key_sealed
     published_activity(alliance, title="链主企业圆桌会")
     dispatch.deliver_due(NOW)
     (request,) = robot_provider.received

@@ -38,7 +38,3 @@ def unseal(token: bytes | None) -> str | None:
     except (InvalidToken, ValueError):
         return None
 
-
-def mask(secret: str, shown: int = 4) -> str:
-    """A secret as it may be shown again: its last characters only (like a feed token)."""
-    return "…" + secret[-shown:] if secret else ""

@@ -24,7 +24,9 @@ administrators = roles_required()
 
 def _form() -> RobotForm:
     form = RobotForm()
-    form.organisation_id.choices = [(o.id, f"{o.name}（{o.kind_label}）") for o in services.owners()]
+    form.organisation_id.choices = [
+        (o.id, _("%(name)s (%(detail)s)", name=o.name, detail=o.kind_label)) for o in services.owners()
+    ]
     return form
 
 
