@@ -110,8 +110,8 @@ def test_a_problem_assigned_posts_to_the_departments_groups_mentioning_its_liais
     assert "@13800138000" in ding["markdown"]["text"]
     for text in (wecom["text"]["content"], ding["markdown"]["text"]):
         assert "@all" not in text and "[点我](" not in text
-    # One notice: the group posts and the liaisons' e-mails are deliveries of the same step.
-    assert {row.notice_key for row in rows()} == {f"problem.assigned:{problem.id}:{problem.steps[-1].id}"}
+    # One notice, delivered to each of the department's groups.
+    assert {row.notice_key for row in rows()} == {f"problem.assigned:{problem.id}:{problem.steps[-1].id}:group"}
 
 
 def test_user_text_cannot_add_links_mentions_or_headings(app, robot_provider):

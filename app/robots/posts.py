@@ -35,8 +35,8 @@ PUBLISHED = "group.activity_published"
 CHANGED = "group.activity_changed"
 CANCELLED = "group.activity_cancelled"
 THEME = "group.theme"
-# Shared with the problem's e-mails: same kind, and a dedupe key of the same shape, so the
-# problems' own send-time check (app/problems/notices.py `outdated`) withdraws it too.
+# The kind of the problem's e-mails, with keys of the same shape, so the problems' own send-time
+# check (app/problems/notices.py `outdated`) withdraws a group post whose news is no longer true.
 ASSIGNED = "problem.assigned"
 ACTIVITY_KINDS = (PUBLISHED, CHANGED, CANCELLED)
 KINDS = (*ACTIVITY_KINDS, THEME, ASSIGNED)
@@ -121,12 +121,14 @@ def on_cancelled(activity: Activity, now: datetime, **kwargs) -> None:
 
 
 def on_problem_assigned(problem: Problem, now: datetime, step_key: str, **kwargs) -> None:
-    """Queue "problem assigned" for the department's group (the e-mails share its notice key)."""
+    """Queue "problem assigned" for the department's group: one notice, one delivery per robot."""
     if problem.department_id is None:
         return
-    key = f"{ASSIGNED}:{problem.id}:{step_key}"
+    # Four parts, the problem's id second, like every problem notice's key: the problems' send-time
+    # check reads the id from it (from the notice key, or the dedupe key of rows without one).
+    key = f"{ASSIGNED}:{problem.id}:{step_key}:group"
     for robot in robots_of([problem.department_id]):
-        _queue(robot, ASSIGNED, now, notice_key=key, dedupe_key=f"{key}:robot{robot.id}",
+        _queue(robot, ASSIGNED, now, notice_key=key, dedupe_key=f"{key}{robot.id}",
                subject=_("Problem no. %(id)d", id=problem.id))
 
 
@@ -213,7 +215,7 @@ def _theme_post(row: OutboxMessage, now: datetime) -> Post | None:
 
 
 def _problem_post(row: OutboxMessage, now: datetime) -> Post | None:
-    parts = (row.dedupe_key or "").split(":")
+    parts = (row.notice_key or "").split(":")
     problem = db.session.get(Problem, int(parts[1])) if len(parts) == 4 and parts[1].isdigit() else None
     if problem is None or problem.department_id is None:
         return None
