@@ -85,6 +85,7 @@ def register_features(app: Flask) -> None:
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
     from app.replies.wiring import register as register_replies
+    from app.robots.wiring import register as register_robots
 
     init_notices(app)
     register_invitations(app)
@@ -92,6 +93,7 @@ def register_features(app: Flask) -> None:
     register_problem_reminders(app)
     register_problem_notices(app)
     register_replies(app)
+    register_robots(app)
     register_audited_models(app)
 
 
@@ -105,9 +107,10 @@ def register_audited_models(app: Flask) -> None:
     from app.mail.audited import AUDITED as MAIL
     from app.orgs.audited import AUDITED as ORGS
     from app.problems.audited import AUDITED as PROBLEMS
+    from app.robots.audited import AUDITED as ROBOTS
     from app.workcal.audited import AUDITED as WORKCAL
 
-    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WORKCAL])
+    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *ROBOTS, *WORKCAL])
 
 
 def check_notices(app: Flask) -> None:
@@ -142,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
     from app.shortlinks.views import bp as shortlinks_bp
+    from app.robots.views import bp as robots_bp
     from app.stats.views import bp as stats_bp
     from app.workcal.views import bp as workcal_bp
 
@@ -156,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
         calendar_bp,
         problems_bp,
         shortlinks_bp,
+        robots_bp,
         stats_bp,
         workcal_bp,
     ):

@@ -155,6 +155,12 @@ class Config:
         self.FEED_CACHE_BYTES = self.FEED_CACHE_MB * 1024 * 1024
         # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
         self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
+        # Group robots (app/robots): where their webhooks are posted (tests point these at a local
+        # server), how long a post may take, and the key that seals stored webhooks (SECRET_KEY if unset).
+        self.WECOM_WEBHOOK_BASE = os.environ.get("WECOM_WEBHOOK_BASE", "https://qyapi.weixin.qq.com").rstrip("/")
+        self.DINGTALK_WEBHOOK_BASE = os.environ.get("DINGTALK_WEBHOOK_BASE", "https://oapi.dingtalk.com").rstrip("/")
+        self.ROBOT_TIMEOUT_SECONDS = env_number("ROBOT_TIMEOUT_SECONDS", "10", float)
+        self.SECRETS_KEY = os.environ.get("SECRETS_KEY") or None
 
 
 # Each numeric setting's allowed range (inclusive); check_config refuses anything outside.
@@ -184,6 +190,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "FEED_FUTURE_DAYS": (1, 3660),
     "FEED_CACHE_MB": (0, 4096),
     "CHECKIN_OPENS_MINUTES_BEFORE": (0, 7 * 24 * 60),
+    "ROBOT_TIMEOUT_SECONDS": (1, 120),
 }
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "valkey")
 
@@ -207,6 +214,9 @@ def check_config(settings: Mapping[str, object]) -> None:
         if name in settings:
             _check_number(name, settings[name], low, high)
     _check_url("BASE_URL", settings["BASE_URL"])
+    for name in ("WECOM_WEBHOOK_BASE", "DINGTALK_WEBHOOK_BASE"):
+        if name in settings:
+            _check_url(name, settings[name])
     zone = str(settings["DISPLAY_TIMEZONE"])
     try:
         ZoneInfo(zone)

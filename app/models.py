@@ -19,6 +19,7 @@ from app.problems.models import (
 from app.reminders.models import Reminder
 from app.replies.models import CalendarReply
 from app.shortlinks.models import ShortLink
+from app.robots.models import GroupRobot
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ActivityPhoto",
     "ActivityRecord",
     "FollowUp",
+    "GroupRobot",
     "Outcome",
     "Problem",
     "ProblemStep",

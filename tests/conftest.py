@@ -322,3 +322,20 @@ def csp_violations(browser_page) -> list[str]:
         return browser_page.evaluate("JSON.parse(sessionStorage.getItem('csp-violations') || '[]')")
     except Exception:  # noqa: BLE001 - a page that is not HTML (a download) has no storage
         return []
+
+
+# -- group robots --------------------------------------------------------------
+
+@pytest.fixture
+def robot_provider(app: Flask):
+    """A local stand-in for the WeCom and DingTalk webhooks; the app posts to it for this test."""
+    from tests.robot_provider import RobotProvider
+
+    provider = RobotProvider().start()
+    saved = app.config["WECOM_WEBHOOK_BASE"], app.config["DINGTALK_WEBHOOK_BASE"]
+    app.config["WECOM_WEBHOOK_BASE"] = app.config["DINGTALK_WEBHOOK_BASE"] = provider.base
+    try:
+        yield provider
+    finally:
+        provider.stop()
+        app.config["WECOM_WEBHOOK_BASE"], app.config["DINGTALK_WEBHOOK_BASE"] = saved

@@ -104,7 +104,9 @@ def test_a_body_queued_empty_is_built_at_send_time_and_kept_for_retries(app, scr
     assert log == [b"built 01:00", b"built 01:00"]
 
 
-def test_a_channel_without_sender_or_renderer_fails_visibly(app, scripted):
+def test_a_channel_without_sender_or_renderer_fails_visibly(app, scripted, monkeypatch):
+    # A real channel whose feature is not wired (the group robots register dingtalk: unwire it here).
+    monkeypatch.delitem(notices_of(app).senders, "dingtalk")
     unknown = enqueue_delivery(channel="dingtalk", kind="test.prebuilt", recipient="r", body=b"x", now=NOW)
     unbuilt = enqueue_delivery(channel="webhook", kind="test.unknown", recipient="r", now=NOW)
     db.session.commit()

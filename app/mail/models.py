@@ -64,7 +64,11 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_message"
     # (status, next_attempt_at) also serves lookups by status alone.
-    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # A channel's rate limit counts one recipient's recent deliveries (app/robots/sender.py).
+        Index("ix_outbox_message_recipient_sent", "channel", "recipient", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

@@ -37,6 +37,7 @@ from app.problems.reminders import (
     problem_details,
     problem_link,
 )
+from app.problems.signals import problem_assigned
 
 ASSIGNED = "problem.assigned"
 RESOLVED = "problem.resolved"
@@ -70,6 +71,7 @@ def notify_assigned(problem: Problem, now: datetime) -> None:
     if problem.department_id is None:
         return
     db.session.flush()
+    problem_assigned.send(problem, now=now, step_key=_step_key(problem))
     with force_locale(MAIL_LOCALE):
         for person in liaisons(problem.department_id):
             _queue(
