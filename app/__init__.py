@@ -144,8 +144,8 @@ def register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
-    from app.shortlinks.views import bp as shortlinks_bp
     from app.robots.views import bp as robots_bp
+    from app.shortlinks.views import bp as shortlinks_bp
     from app.stats.views import bp as stats_bp
     from app.workcal.views import bp as workcal_bp
 

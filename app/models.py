@@ -18,8 +18,8 @@ from app.problems.models import (
 )
 from app.reminders.models import Reminder
 from app.replies.models import CalendarReply
-from app.shortlinks.models import ShortLink
 from app.robots.models import GroupRobot
+from app.shortlinks.models import ShortLink
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
