@@ -84,12 +84,14 @@ def register_features(app: Flask) -> None:
     from app.problems.notices import register as register_problem_notices
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
+    from app.stats.rollup import register as register_ledger_summaries
 
     init_notices(app)
     register_invitations(app)
     register_reminders(app)
     register_problem_reminders(app)
     register_problem_notices(app)
+    register_ledger_summaries(app)
     register_audited_models(app)
 
 
@@ -202,6 +204,7 @@ def register_cli(app: Flask) -> None:
     from app.feeds.cli import feeds_cli
     from app.mail.cli import outbox_cli
     from app.reminders.cli import reminders_cli, scheduler_cli
+    from app.stats.rebuild import stats_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -209,3 +212,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reminders_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(feeds_cli)
+    app.cli.add_command(stats_cli)

@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.stats.models import AllianceRollup, EnterpriseCount, EnterpriseTally, LedgerRollup
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -28,6 +29,10 @@ __all__ = [
     "Problem",
     "ProblemStep",
     "Activity",
+    "AllianceRollup",
+    "EnterpriseCount",
+    "EnterpriseTally",
+    "LedgerRollup",
     "ActivitySeries",
     "AllianceMembership",
     "ArrangedDay",
