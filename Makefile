@@ -61,6 +61,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/run_all.py
 
 clean:

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.invitations import services as invitations
 from app.invitations.models import Answer, AnswerChannel, Invitation, InvitationToken
 from app.mail import dispatch
+from app.mail.channels import EmailSender
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.notices import notices_of
 from app.orgs.models import OrgKind
@@ -199,7 +200,7 @@ def test_a_crash_after_building_sends_the_same_body_again(app, smtp_server, monk
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies during the SMTP exchange
 
-    monkeypatch.setattr(dispatch, "_connect", crash)
+    monkeypatch.setattr(EmailSender, "_connect", crash)
     try:
         dispatch.deliver_due(DAY_BEFORE)
     except KeyboardInterrupt:

@@ -1,19 +1,18 @@
-"""Delivering due outbox messages over SMTP.
+"""Delivering due outbox messages through their channels (SMTP, SMS, group robots, webhooks).
 
 The dispatcher is an edge like a request, but one pass is several units of work
 (`with unit_of_work():`), because an SMTP exchange cannot be rolled back: the claim (status →
 sending, with a lease) commits before any exchange; each claimed message then has its own unit
 that checks and builds it (a body built at send time commits before the exchange, so every
 retry sends the same bytes and answer-link token), and one that records the exchange's outcome
-right after it. A crash leaves at most the message in flight, sent again after the lease with
+right after it. The exchange itself belongs to the sender of the row's channel
+(app/mail/channels.py). A crash leaves at most the message in flight, sent again after the lease with
 the same Message-ID. Renderers and send-time checks come from the app's notice registry
 (app/mail/notices.py), filled by the features' register steps.
 """
 
 from __future__ import annotations
 
-import contextlib
-import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -23,7 +22,8 @@ from sqlalchemy import or_, select, update
 
 from app.core.unit_of_work import unit_of_work
 from app.extensions import db
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.channels import ChannelSender, Outcome, Result
+from app.mail.models import Channel, OutboxMessage, OutboxStatus
 from app.mail.notices import notices
 from app.mail.services import finalise, keep_headers_only
 
@@ -41,6 +41,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     withdrawn: int = 0
+    deferred: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -77,26 +78,24 @@ def claim_due(now: datetime, limit: int = 100) -> list[int]:
     return ids
 
 
-def _connect() -> smtplib.SMTP:
-    config = current_app.config
-    connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15)
-    if config.get("MAIL_USE_TLS"):
-        connection.starttls()
-    if config.get("MAIL_USERNAME"):
-        connection.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-    return connection
-
-
-def _fail(row: OutboxMessage, error: str, now: datetime, report: DeliveryReport) -> None:
+def _fail(
+    row: OutboxMessage,
+    error: str,
+    now: datetime,
+    report: DeliveryReport,
+    *,
+    wait: timedelta | None = None,
+    give_up: bool = False,
+) -> None:
     row.attempts += 1
     row.last_error = error[:2000]
     row.lease_until = None
-    if row.attempts >= current_app.config.get("MAIL_MAX_ATTEMPTS", 8):
+    if give_up or row.attempts >= current_app.config.get("MAIL_MAX_ATTEMPTS", 8):
         row.status = OutboxStatus.failed
         report.failed += 1
     else:
         row.status = OutboxStatus.retrying
-        row.next_attempt_at = now + backoff(row.attempts)
+        row.next_attempt_at = now + (wait if wait is not None else backoff(row.attempts))
         report.retrying += 1
     report.errors.append(f"{row.recipient}: {error}")
 
@@ -109,6 +108,8 @@ def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
     """
     if row.raw:
         return True
+    if row.channel != Channel.email.value:
+        return _render_body(row, now, report)
     renderer = notices().renderers.get(row.kind)
     try:
         if renderer is None:
@@ -125,6 +126,23 @@ def _render(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
     else:  # built now: the recipient's current address
         row.recipient = parseaddr(str(message["To"]))[1] or row.recipient
     finalise(row, message, now)
+    return True
+
+
+def _render_body(row: OutboxMessage, now: datetime, report: DeliveryReport) -> bool:
+    """Build a non-e-mail delivery's body now; False when it is withdrawn (or failed to build)."""
+    renderer = notices().channel_renderers.get((row.channel, row.kind))
+    try:
+        if renderer is None:
+            raise LookupError(f"no renderer registered for {row.channel} kind {row.kind!r}")
+        body = renderer(row, now)
+    except Exception as error:  # a broken builder must not stop the other deliveries
+        current_app.logger.exception("building outbox delivery %s failed", row.id)
+        _fail(row, f"{type(error).__name__}: {error}", now, report)
+        return False
+    if body is None:
+        return False
+    row.raw = body
     return True
 
 
@@ -148,34 +166,55 @@ def _prepare(message_id: int, now: datetime, report: DeliveryReport) -> OutboxMe
     return row
 
 
-class _Connection:
-    """One SMTP connection for a pass, opened at the first message and again after a drop."""
+class _Senders:
+    """The senders of one pass, made at the first row of their channel."""
 
     def __init__(self) -> None:
-        self.smtp: smtplib.SMTP | None = None
+        self.open: dict[str, ChannelSender] = {}
 
-    def send(self, row: OutboxMessage) -> None:
-        if self.smtp is None:
-            self.smtp = _connect()
-        try:
-            self.smtp.sendmail(current_app.config["MAIL_DEFAULT_SENDER"], [row.recipient], row.raw)
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.smtp = None
-            raise
+    def for_channel(self, channel: str) -> ChannelSender | None:
+        if channel not in self.open:
+            factory = notices().senders.get(channel)
+            if factory is None:
+                return None
+            self.open[channel] = factory()
+        return self.open[channel]
 
     def close(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.smtp.quit()
+        for sender in self.open.values():
+            try:
+                sender.close()
+            except Exception:  # closing one channel must not keep the others open
+                current_app.logger.exception("closing the %s sender failed", type(sender).__name__)
 
 
-def _send(row: OutboxMessage, connection: _Connection, now: datetime, report: DeliveryReport) -> None:
-    """One SMTP exchange; its outcome commits right after it (its own unit of work)."""
+def _outcome(row: OutboxMessage, senders: _Senders, now: datetime) -> Outcome:
+    sender = senders.for_channel(row.channel)
+    if sender is None:
+        # A wiring fault, not the recipient's: retried (and shown) until the channel is configured.
+        return Outcome.retry(f"no sender registered for channel {row.channel!r}")
+    try:
+        return sender.send(row, now)
+    except Exception as error:  # a sender that breaks its promise must not stop the pass
+        current_app.logger.exception("sending outbox delivery %s failed", row.id)
+        return Outcome.retry(f"{type(error).__name__}: {error}")
+
+
+def _send(row: OutboxMessage, senders: _Senders, now: datetime, report: DeliveryReport) -> None:
+    """One exchange with the channel; its outcome commits right after it (its own unit of work)."""
     with unit_of_work():
-        try:
-            connection.send(row)
-        except (TimeoutError, smtplib.SMTPException, OSError) as error:
-            _fail(row, f"{type(error).__name__}: {error}", now, report)
+        outcome = _outcome(row, senders, now)
+        if outcome.result is Result.defer:
+            # Not attempted: back in the queue for its turn, the attempt not counted.
+            row.status = OutboxStatus.queued
+            row.lease_until = None
+            row.next_attempt_at = now + (outcome.wait or timedelta(minutes=1))
+            report.deferred += 1
+            return
+        if outcome.result is not Result.sent:
+            _fail(
+                row, outcome.error or "", now, report, wait=outcome.wait, give_up=outcome.result is Result.give_up
+            )
             return
         row.status = OutboxStatus.sent
         row.sent_at = now
@@ -191,12 +230,12 @@ def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
     report = DeliveryReport()
     ids = claim_due(now, limit)
     report.claimed = len(ids)
-    connection = _Connection()
+    senders = _Senders()
     try:
         for message_id in ids:
             row = _prepare(message_id, now, report)
             if row is not None:
-                _send(row, connection, now, report)
+                _send(row, senders, now, report)
     finally:
-        connection.close()
+        senders.close()
     return report

@@ -34,8 +34,33 @@ OUTBOX_STATUS_LABELS = {
 }
 
 
+class Channel(enum.StrEnum):
+    """How a delivery reaches its recipient."""
+
+    email = "email"
+    sms = "sms"
+    wecom = "wecom"
+    dingtalk = "dingtalk"
+    webhook = "webhook"
+
+
+CHANNEL_LABELS = {
+    Channel.email: lazy_pgettext("channel", "E-mail"),
+    Channel.sms: _l("SMS"),
+    Channel.wecom: _l("WeCom group"),
+    Channel.dingtalk: _l("DingTalk group"),
+    Channel.webhook: _l("Webhook"),
+}
+
+
 class OutboxMessage(db.Model):
-    """One e-mail to one recipient, with its delivery state."""
+    """One delivery of a notice through one channel to one recipient, with its delivery state.
+
+    An e-mail keeps its RFC 5322 bytes in `raw`; other channels keep their request body there
+    (SMS template parameters, a robot's markdown, a webhook's JSON), written by the channel's
+    renderer when queued or at send time. `recipient` is the channel's address: an e-mail
+    address, a mobile number, a robot or webhook endpoint id.
+    """
 
     __tablename__ = "outbox_message"
     # (status, next_attempt_at) also serves lookups by status alone.
@@ -43,6 +68,9 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20), server_default=Channel.email.value)
+    # The notice this delivery belongs to: its deliveries through other channels share the key.
+    notice_key: Mapped[str | None] = mapped_column(String(200), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     # The complete RFC 5322 message (CRLF line ends), built once when queued.
@@ -64,6 +92,14 @@ class OutboxMessage(db.Model):
         ForeignKey("invitation.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def channel_label(self) -> str:
+        """The translated channel name."""
+        try:
+            return str(CHANNEL_LABELS[Channel(self.channel)])
+        except ValueError:
+            return self.channel
 
     @property
     def status_label(self) -> str:

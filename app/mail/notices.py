@@ -19,6 +19,9 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from app.mail.channels import EmailSender
+from app.mail.models import Channel
+
 EXTENSION_KEY = "linghang.notices"
 
 # (outbox row, now) → the mail built from the current state, or None to withdraw it.
@@ -27,6 +30,9 @@ Renderer = Callable[[Any, datetime], EmailMessage | None]
 ReminderBuilder = Callable[[Any, datetime], EmailMessage | None]
 # now (or None: skip the time test) → a SQL condition on Reminder, true while still wanted.
 SubjectCheck = Callable[[datetime | None], Any]
+# (outbox row, now) → the body of a non-e-mail delivery built from the current state, or None
+# to withdraw it.
+ChannelRenderer = Callable[[Any, datetime], bytes | None]
 # (outbox row, now) → True when the queued mail must be withdrawn before it is sent. Run before
 # every attempt with the dispatcher's clock, so a retry is checked again at its own time.
 SendTimeCheck = Callable[[Any, datetime], bool]
@@ -46,6 +52,10 @@ class Notices:
     prebuilt: dict[str, Callable[..., EmailMessage]] = field(default_factory=dict)
     # Outbox kinds queued without a body (raw == b""): built at send time.
     renderers: dict[str, Renderer] = field(default_factory=dict)
+    # (channel, outbox kind) → what builds a non-e-mail delivery queued without a body.
+    channel_renderers: dict[tuple[str, str], ChannelRenderer] = field(default_factory=dict)
+    # Channel → what makes the sender of one dispatcher pass (app/mail/channels.py).
+    senders: dict[str, Callable[[], Any]] = field(default_factory=dict)
     send_time_checks: list[SendTimeCheck] = field(default_factory=list)
     outbox_panels: list[Callable[[], str]] = field(default_factory=list)
     # Outbox kind → its translated name on the outbox page ("invitation.update" → 活动变更通知).
@@ -66,6 +76,14 @@ class Notices:
     def add_renderer(self, kind: str, renderer: Renderer) -> None:
         """Declare an outbox kind queued without a body, and what builds it at send time."""
         self.renderers[kind] = renderer
+
+    def add_channel_renderer(self, channel: str, kind: str, renderer: ChannelRenderer) -> None:
+        """Declare how a delivery of `kind` through a non-e-mail `channel` is built at send time."""
+        self.channel_renderers[(channel, kind)] = renderer
+
+    def add_sender(self, channel: str, factory: Callable[[], Any]) -> None:
+        """Register what delivers a channel's rows (a new sender per dispatcher pass)."""
+        self.senders[channel] = factory
 
     def add_kind_label(self, kind: str, label: Any) -> None:
         """Name an outbox kind for people (a lazy translated string)."""
@@ -112,6 +130,8 @@ class Notices:
 def init_notices(app: Flask) -> Notices:
     """Give the app its own, empty registry (the features' register steps fill it)."""
     registry = Notices()
+    # E-mail is the built-in channel; the other channels' features add their senders.
+    registry.add_sender(Channel.email.value, EmailSender)
     app.extensions[EXTENSION_KEY] = registry
     return registry
 

@@ -61,6 +61,47 @@ def enqueue(
     return row
 
 
+def enqueue_delivery(
+    *,
+    channel: str,
+    kind: str,
+    recipient: str,
+    now: datetime,
+    body: bytes = b"",
+    subject: str = "",
+    notice_key: str | None = None,
+    activity_id: int | None = None,
+    invitation_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Queue one non-e-mail delivery (once per dedupe key); an empty body is built at send time."""
+    if dedupe_key is not None:
+        existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    row = OutboxMessage(
+        kind=kind,
+        channel=channel,
+        notice_key=notice_key,
+        recipient=recipient[:254],
+        subject=subject[:300],
+        raw=body,
+        message_id=f"pending-{channel}-{now.timestamp()}-{id(body)}",
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.queued,
+        next_attempt_at=now,
+        activity_id=activity_id,
+        invitation_id=invitation_id,
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    # The delivery id a receiver can drop duplicates by: stable across attempts, like a Message-ID.
+    row.message_id = outbox_message_id(row)
+    db.session.flush()
+    return row
+
+
 def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
     """Store a built message in its row: sender, date, the row's Message-ID, CRLF bytes."""
     if "From" not in message:

@@ -13,7 +13,13 @@ from app.core.clock import utcnow
 from app.core.pagination import paginate
 from app.core.unit_of_work import flash_after_commit
 from app.extensions import db
-from app.mail.models import OUTBOX_STATUS_LABELS, OutboxMessage, OutboxStatus
+from app.mail.models import (
+    CHANNEL_LABELS,
+    OUTBOX_STATUS_LABELS,
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+)
 from app.mail.notices import notices
 from app.mail.services import retry_now
 
@@ -25,22 +31,34 @@ RETRYABLE = (OutboxStatus.failed, OutboxStatus.retrying)
 @bp.get("/outbox")
 @roles_required(Role.organiser)
 def outbox():
-    """Every outgoing message with its delivery state, newest first; filter by status."""
+    """Every outgoing delivery with its channel and state, newest first; filter by status and channel."""
     status = request.args.get("status") or None
+    channel = request.args.get("channel") or None
     statement = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    by_status = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if channel is not None:
+        if channel not in Channel.__members__:
+            abort(404)
+        statement = statement.where(OutboxMessage.channel == channel)
+        by_status = by_status.where(OutboxMessage.channel == channel)
     if status is not None:
         if status not in OutboxStatus.__members__:
             abort(404)
         statement = statement.where(OutboxMessage.status == OutboxStatus(status))
-    counts = dict(
-        db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    counts = dict(db.session.execute(by_status).all())
+    channel_counts = dict(
+        db.session.execute(select(OutboxMessage.channel, func.count()).group_by(OutboxMessage.channel)).all()
     )
     return render_template(
         "mail/outbox.html",
         panels=[panel() for panel in notices().outbox_panels],
         page=paginate(statement),
         status=status,
+        channel=channel,
         counts=counts,
+        channel_counts=channel_counts,
+        channels=list(Channel),
+        channel_labels=CHANNEL_LABELS,
         labels=OUTBOX_STATUS_LABELS,
         kind_label=notices().kind_label,
         statuses=list(OutboxStatus),
@@ -60,4 +78,6 @@ def retry(message_id: int):
         retry_now(row, utcnow())
         record(row, "retry", {"status": [old, row.status.value]})
         flash_after_commit(_("The message will be sent again shortly."), "success")
-    return redirect(url_for("mail.outbox", status=request.args.get("status") or None))
+    return redirect(
+        url_for("mail.outbox", status=request.args.get("status") or None, channel=request.args.get("channel") or None)
+    )
