@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -71,10 +72,13 @@ def generate(app, problems: int, enterprises: int, alliances: int, seed: int = 1
             progress("enterprises", min(start + batch, enterprises), enterprises)
         enterprise_ids = list(db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.enterprise).order_by(Organisation.id)))
         per = len(enterprise_ids) // len(alliance_ids)
-        db.session.execute(
-            insert(AllianceMembership),
-            [{"alliance_id": alliance_ids[min(i // per, len(alliance_ids) - 1)], "enterprise_id": e, "joined_on": now} for i, e in enumerate(enterprise_ids)],
-        )
+        memberships = [
+            {"alliance_id": alliance_ids[min(i // per, len(alliance_ids) - 1)], "enterprise_id": e, "joined_on": now}
+            for i, e in enumerate(enterprise_ids)
+        ]
+        for start in range(0, len(memberships), batch):
+            # In batches: one executemany of 20,000 rows lost its connection on the busy machine.
+            db.session.execute(insert(AllianceMembership), memberships[start : start + batch])
         statuses = list(ProblemStatus)
         categories = list(ProblemCategory)
         for start in range(0, problems, batch):
@@ -131,8 +135,9 @@ def xlsx_size(rows, limit: int | None = None) -> int:
     from app.problems import exports
 
     size = 0
-    for chunk in exports.xlsx_stream([("台账", exports.headers(), islice(rows, limit))]):
-        size += len(chunk)
+    with closing(rows):  # a partial read must not leave its cursor's transaction open
+        for chunk in exports.xlsx_stream([("台账", exports.headers(), islice(rows, limit))]):
+            size += len(chunk)
     return size
 
 

@@ -1,7 +1,7 @@
 """ledger summaries: monthly roll-ups per department and category (and per alliance), enterprise tallies
 
 Revision ID: 0910
-Revises: 0850
+Revises: 0860
 Create Date: 2026-11-30 11:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0910'
-down_revision = '0850'
+down_revision = '0860'
 branch_labels = None
 depends_on = None
 
