@@ -76,9 +76,9 @@ def generate(app, problems: int, enterprises: int, alliances: int, seed: int = 1
             {"alliance_id": alliance_ids[min(i // per, len(alliance_ids) - 1)], "enterprise_id": e, "joined_on": now}
             for i, e in enumerate(enterprise_ids)
         ]
-        for start in range(0, len(memberships), batch):
-            # In batches: one executemany of 20,000 rows lost its connection on the busy machine.
-            db.session.execute(insert(AllianceMembership), memberships[start : start + batch])
+        for start in range(0, len(memberships), 1000):
+            # One multi-row INSERT per 1,000 (an executemany of 20,000 lost its connection on PostgreSQL).
+            db.session.execute(insert(AllianceMembership).values(memberships[start : start + 1000]))
         statuses = list(ProblemStatus)
         categories = list(ProblemCategory)
         for start in range(0, problems, batch):
