@@ -68,7 +68,7 @@ def generate(app, problems: int, enterprises: int, alliances: int, seed: int = 1
         batch = 5_000
         for start in range(0, enterprises, batch):
             rows = [{"name": f"企业{i:06d}有限公司", "kind": OrgKind.enterprise} for i in range(start, min(start + batch, enterprises))]
-            db.session.execute(insert(Organisation), rows)
+            db.session.execute(insert(Organisation).values(rows))
             progress("enterprises", min(start + batch, enterprises), enterprises)
         enterprise_ids = list(db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.enterprise).order_by(Organisation.id)))
         per = len(enterprise_ids) // len(alliance_ids)
@@ -98,7 +98,9 @@ def generate(app, problems: int, enterprises: int, alliances: int, seed: int = 1
                     "satisfaction": rng.choice(list(Satisfaction)) if resolved else None,
                     "loan_amount_wan": Decimal(rng.randrange(10, 900)) if rng.random() < 0.05 else None,
                 })
-            db.session.execute(insert(Problem), rows)
+            # Multi-row INSERTs: an executemany fires the feed trigger (FOR EACH STATEMENT) per row.
+            for offset in range(0, len(rows), 1000):
+                db.session.execute(insert(Problem).values(rows[offset : offset + 1000]))
             progress("problems", min(start + batch, problems), problems)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
