@@ -86,6 +86,7 @@ def register_features(app: Flask) -> None:
     from app.reminders.hooks import register as register_reminders
     from app.replies.wiring import register as register_replies
     from app.robots.wiring import register as register_robots
+    from app.stats.rollup import register as register_ledger_summaries
 
     init_notices(app)
     register_invitations(app)
@@ -94,6 +95,7 @@ def register_features(app: Flask) -> None:
     register_problem_notices(app)
     register_replies(app)
     register_robots(app)
+    register_ledger_summaries(app)
     register_audited_models(app)
 
 
@@ -212,6 +214,7 @@ def register_cli(app: Flask) -> None:
     from app.mail.cli import outbox_cli
     from app.reminders.cli import reminders_cli, scheduler_cli
     from app.replies.cli import mail_cli
+    from app.stats.rebuild import stats_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -220,3 +223,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(stats_cli)

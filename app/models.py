@@ -20,6 +20,7 @@ from app.reminders.models import Reminder
 from app.replies.models import CalendarReply
 from app.robots.models import GroupRobot
 from app.shortlinks.models import ShortLink
+from app.stats.models import AllianceRollup, EnterpriseCount, EnterpriseTally, LedgerRollup
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -32,6 +33,10 @@ __all__ = [
     "Problem",
     "ProblemStep",
     "Activity",
+    "AllianceRollup",
+    "EnterpriseCount",
+    "EnterpriseTally",
+    "LedgerRollup",
     "ActivitySeries",
     "AllianceMembership",
     "ArrangedDay",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -209,6 +210,89 @@ def test_one_active_scheduler_and_a_standby_that_takes_over_after_kill_9(schedul
     assert sum(n - 1 for n in received.values()) <= 1
     db.session.expire_all()
     assert {row.status for row in db.session.scalars(select(OutboxMessage))} == {OutboxStatus.sent}
+
+
+class TimedSink(SMTPSink):
+    """An SMTP server that answers each message after `delay` (a busy relay, so that a batch of
+    100 takes seconds and a kill lands in its middle) and notes when each arrived."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.arrivals: list[datetime] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        await asyncio.sleep(self.delay)
+        self.arrivals.append(datetime.now(UTC))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def reminders_due_in(count: int, due_in: timedelta) -> tuple[list[int], datetime]:
+    """An activity with `count` accepted invitees whose one reminder falls due `due_in` after
+    they are planned (the invitees are made first: on a busy machine that takes a while)."""
+    activity = factories.activity(starts_at=datetime.now(UTC) + timedelta(hours=3), reminder_offsets="60")
+    for _ in range(count):
+        factories.answered_invitation(activity)
+    due_at = datetime.now(UTC) + due_in
+    activity.starts_at, activity.ends_at = due_at + timedelta(minutes=60), due_at + timedelta(minutes=120)
+    planning.plan_for_activity(activity, datetime.now(UTC))
+    db.session.commit()
+    ids = list(db.session.scalars(select(Reminder.id).where(Reminder.activity_id == activity.id)))
+    assert len(ids) == count
+    return ids, due_at
+
+
+BATCH = 100
+
+
+def test_a_scheduler_killed_mid_batch_is_taken_over_within_a_minute(scheduler_database, tmp_path):
+    _app, url = scheduler_database
+    sink = TimedSink(delay=0.02)
+    sink.start()
+    env = {
+        **os.environ, "DATABASE_URL": url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port),
+        "BASE_URL": "http://linghang.test", "SCHEDULER_INTERVAL_SECONDS": "1", "SCHEDULER_STANDBY_POLL_SECONDS": "0.5",
+        "LINGHANG_INSTANCE": str(tmp_path / "scheduler-instance"), "PYTHONUNBUFFERED": "1",
+    }
+    first = Process("first", env)
+    second: Process | None = None
+    try:
+        # Starting a process takes a while on a busy machine; the clock of the test starts later.
+        wait_until(lambda: first.saw("active:"), 120, "the first process to hold the lock")
+        second = Process("second", env)
+        wait_until(lambda: second.saw("standby:"), 120, "the second process to wait")
+        batch, due_at = reminders_due_in(BATCH, timedelta(seconds=3))
+        try:
+            wait_until(lambda: len(sink.messages) >= BATCH // 4, 120, "a quarter of the batch")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{first.log()}") from None
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=10)
+        at_kill, killed_at = len(sink.messages), datetime.now(UTC)
+        wait_until(
+            # Counted cheaply first: parsing every message at each poll would slow the schedulers down.
+            lambda: len(sink.messages) >= BATCH and len({str(m["Message-ID"]) for m in sink.parsed()}) >= BATCH, 120,
+            "the stand-by to deliver the rest\n" + second.log(),
+        )
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        sink.stop()
+
+    received = Counter(str(message["Message-ID"]) for message in sink.parsed())
+    first_arrival: dict[str, datetime] = {}
+    for message, arrival in zip(sink.parsed(), sink.arrivals, strict=True):
+        first_arrival.setdefault(str(message["Message-ID"]), arrival)
+    late = max(arrival - due_at for arrival in first_arrival.values())
+    duplicates = sum(n - 1 for n in received.values())
+    offsets = sorted(round((arrival - due_at).total_seconds(), 1) for arrival in first_arrival.values())
+    print(f"\nkilled {(killed_at - due_at).total_seconds():.1f} s after due, after {at_kill} of {BATCH}; {len(received)} delivered; "
+          f"latest {late.total_seconds():.1f} s after due; duplicates {duplicates}; arrivals (s after due): {offsets}")
+    assert at_kill < BATCH  # the kill came in the middle of the batch
+    assert set(received) == {f"<reminder-{rid}@linghang.test>" for rid in batch}
+    assert late <= timedelta(seconds=60)
+    assert duplicates <= 1
 
 
 def test_a_pass_replans_now_and_then_so_unplanned_invitations_are_reminded(app, smtp_server):

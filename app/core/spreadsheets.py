@@ -3,15 +3,14 @@
 Text typed by anyone (a contact's problem description, a public answer) must reach Excel or
 WPS as text, never as a formula such as =HYPERLINK(…). CSV has no cell types, so text that a
 spreadsheet would read as a formula gets a leading apostrophe (OWASP's advice, as well-kept
-exporters do); XLSX has them, so text is written as an explicit string cell.
+exporters do); XLSX has them, so text is written as an explicit string cell (and the workbook is opened with
+xlsxwriter's guessing of formulas, numbers and links switched off as well).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from datetime import date, datetime, time
 
 # What makes Excel, LibreOffice or WPS start a formula (or, for TAB and CR, hide one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -29,15 +28,20 @@ def csv_row(values: Iterable) -> list:
     return [csv_cell(value) for value in values]
 
 
-def xlsx_row(sheet: WriteOnlyWorksheet, values: Iterable) -> list:
-    """A row for a write-only sheet: text as explicit string cells (never a formula)."""
-    row = []
-    for value in values:
+def write_xlsx_row(sheet, row: int, values: Iterable, formats: dict) -> None:
+    """Write a row of an xlsxwriter sheet: text always as a string cell (never a formula or a
+    number or a link guessed from it), dates and times as date cells in the given formats
+    (`formats["date"]`, `formats["datetime"]`), numbers as numbers; None and "" leave the cell empty."""
+    for column, value in enumerate(values):
+        if value is None or value == "":
+            continue
         if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=value)
-            # openpyxl types text beginning with "=" as a formula; the export's text is data.
-            cell.data_type = "s"
-            row.append(cell)
+            sheet.write_string(row, column, value)
+        elif isinstance(value, datetime):
+            sheet.write_datetime(row, column, value, formats["datetime"])
+        elif isinstance(value, date):
+            sheet.write_datetime(row, column, datetime.combine(value, time.min), formats["date"])
+        elif isinstance(value, bool):
+            sheet.write_boolean(row, column, value)
         else:
-            row.append(value)
-    return row
+            sheet.write_number(row, column, value)

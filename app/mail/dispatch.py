@@ -6,8 +6,10 @@ sending, with a lease) commits before any exchange; each claimed message then ha
 that checks and builds it (a body built at send time commits before the exchange, so every
 retry sends the same bytes and answer-link token), and one that records the exchange's outcome
 right after it. The exchange itself belongs to the sender of the row's channel
-(app/mail/channels.py). A crash leaves at most the message in flight, sent again after the lease with
-the same Message-ID. Renderers and send-time checks come from the app's notice registry
+(app/mail/channels.py). Messages are claimed one at a time, with a short lease that a thread renews
+while the exchange runs (app/core/leases.py): a dispatcher that dies leaves the rest of its pass
+unclaimed for the next pass (or the stand-by scheduler) and at most the message in flight
+leased, taken over within LEASE and sent again with the same Message-ID. Renderers and send-time checks come from the app's notice registry
 (app/mail/notices.py), filled by the features' register steps.
 """
 
@@ -16,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app.core.leases import PassClock, Renewal
 from app.core.unit_of_work import unit_of_work
 from app.extensions import db
 from app.mail.channels import ChannelSender, Outcome, Result
@@ -27,7 +31,8 @@ from app.mail.models import Channel, OutboxMessage, OutboxStatus
 from app.mail.notices import notices
 from app.mail.services import finalise, keep_headers_only
 
-LEASE = timedelta(minutes=5)
+# Long enough for a pass to renew it (every third of it) while one exchange runs.
+LEASE = timedelta(seconds=30)
 # Wait before attempt n+1: 1 min, 5 min, 15 min, 1 h, then every 2 h.
 BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
 
@@ -50,8 +55,11 @@ def backoff(attempts: int) -> timedelta:
     return BACKOFF[attempts - 1] if attempts - 1 < len(BACKOFF) else timedelta(hours=2)
 
 
-def claim_due(now: datetime, limit: int = 100) -> list[int]:
-    """Take a lease on due messages (skipping rows another dispatcher holds); commits (its own unit)."""
+def claim_due(now: datetime, limit: int = 100, lease_from: datetime | None = None) -> list[int]:
+    """Take a lease on due messages (skipping rows another dispatcher holds); commits (its own unit).
+
+    The lease runs LEASE from `lease_from` (default `now`): a long pass leases from its present moment.
+    """
     due = (
         select(OutboxMessage.id)
         .where(
@@ -68,14 +76,25 @@ def claim_due(now: datetime, limit: int = 100) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     with unit_of_work():
-        ids = list(db.session.scalars(due))
-        if ids:
-            db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(status=OutboxStatus.sending, lease_until=now + LEASE)
-            )
+        # One statement (one round trip): the dispatcher claims one message at a time.
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(status=OutboxStatus.sending, lease_until=(lease_from or now) + LEASE)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = sorted(claimed.scalars())
     return ids
+
+
+def renew_lease(message_id: int, now: datetime) -> None:
+    """Extend the lease of a message still being sent (flushes; the renewal thread commits)."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.sending)
+        .values(lease_until=now + LEASE)
+    )
 
 
 def _fail(
@@ -228,14 +247,20 @@ def _send(row: OutboxMessage, senders: _Senders, now: datetime, report: Delivery
 def deliver_due(now: datetime, limit: int = 100) -> DeliveryReport:
     """Send every due message once; failures are retried later and finally shown as given up."""
     report = DeliveryReport()
-    ids = claim_due(now, limit)
-    report.claimed = len(ids)
+    clock = PassClock(now)
     senders = _Senders()
     try:
-        for message_id in ids:
-            row = _prepare(message_id, now, report)
-            if row is not None:
-                _send(row, senders, now, report)
+        # One claim per message: a pass that dies holds nothing but the message in flight.
+        while report.claimed < limit:
+            claimed = claim_due(now, 1, lease_from=clock())
+            if not claimed:
+                break
+            report.claimed += 1
+            message_id = claimed[0]
+            with Renewal(partial(renew_lease, message_id), clock, LEASE / 3):
+                row = _prepare(message_id, now, report)
+                if row is not None:
+                    _send(row, senders, now, report)
     finally:
         senders.close()
     return report

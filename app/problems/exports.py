@@ -1,4 +1,4 @@
-"""Ledger exports (CSV with BOM, XLSX in write-only mode), streamed in batches of rows.
+"""Ledger exports (CSV with BOM, XLSX in xlsxwriter's constant_memory mode), rows read in batches.
 
 Rows carry real `date`/`datetime` values (local time, naive); the CSV writes them as text, the
 XLSX as date cells with a number format, under a frozen header row with a filter, in columns
@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from itertools import chain, islice
 
+import xlsxwriter
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.clock import display_zone
-from app.core.spreadsheets import csv_row, xlsx_row
+from app.core.spreadsheets import csv_row, write_xlsx_row
 from app.events.models import Activity
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -126,8 +124,12 @@ def csv_stream(rows: Iterator[list], head: list[str]) -> Iterator[str]:
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-SAMPLE_ROWS = 50  # rows read ahead to size the columns (write-only sheets take widths first)
+SAMPLE_ROWS = 50  # rows read ahead to size the columns
 MAX_WIDTH = 60
+# Never turn text into a formula, a number or a link (the cells are written as strings anyway).
+WORKBOOK_OPTIONS = {
+    "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+}
 
 
 def _display_width(value) -> int:
@@ -136,45 +138,40 @@ def _display_width(value) -> int:
     return sum(2 if ord(char) > 0x2E7F else 1 for char in text_value)
 
 
-def _cell(sheet, value):
-    """A date or time as a date cell with its number format; anything else as it is."""
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-    return value
-
-
-def _write_sheet(sheet, head: list[str], rows: Iterator[list]) -> None:
+def _write_sheet(sheet, formats: dict, head: list[str], rows: Iterator[list]) -> None:
     sample = list(islice(rows, SAMPLE_ROWS))
-    for index, title in enumerate(head, 1):
-        widest = max([_display_width(title)] + [_display_width(row[index - 1]) for row in sample if len(row) >= index])
-        sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, widest + 2)
-    sheet.freeze_panes = "A2"
-    sheet.append(xlsx_row(sheet, head))
+    for index, title in enumerate(head):
+        widest = max([_display_width(title)] + [_display_width(row[index]) for row in sample if len(row) > index])
+        sheet.set_column(index, index, min(MAX_WIDTH, widest + 2))
+    sheet.freeze_panes(1, 0)
+    write_xlsx_row(sheet, 0, head, formats)
     written = 0
-    for row in chain(sample, rows):
-        sheet.append(xlsx_row(sheet, [_cell(sheet, value) for value in row]))
-        written += 1
+    for written, row in enumerate(chain(sample, rows), 1):
+        write_xlsx_row(sheet, written, row, formats)
     if head:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(head))}{written + 1}"
+        sheet.autofilter(0, 0, written, len(head) - 1)
 
 
 def xlsx_stream(sheets: list[tuple[str, list[str], Iterator[list]]]) -> Iterator[bytes]:
-    """An XLSX written row by row (openpyxl write-only) to a temporary file, then sent in chunks."""
-    workbook = Workbook(write_only=True)
-    for title, head, rows in sheets:
-        _write_sheet(workbook.create_sheet(title=title[:31]), head, iter(rows))
+    """An XLSX written row by row (xlsxwriter's constant_memory mode: one row in memory at a
+    time) to a temporary file, then sent in chunks."""
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
-        workbook.save(path)
+        write_xlsx(path, sheets)
         with open(path, "rb") as stream:
             while chunk := stream.read(64 * 1024):
                 yield chunk
     finally:
         os.unlink(path)
+
+
+def write_xlsx(path: str, sheets: list[tuple[str, list[str], Iterator[list]]]) -> None:
+    """Write the sheets to an XLSX file at path, one row in memory at a time."""
+    workbook = xlsxwriter.Workbook(path, WORKBOOK_OPTIONS)
+    formats = {"date": workbook.add_format({"num_format": DATE_FORMAT}), "datetime": workbook.add_format({"num_format": DATETIME_FORMAT})}
+    try:
+        for title, head, rows in sheets:
+            _write_sheet(workbook.add_worksheet(title[:31]), formats, head, iter(rows))
+    finally:
+        workbook.close()

@@ -1,9 +1,11 @@
 """Sweeping due reminders into the outbox (run by the scheduler or `flask reminders sweep`).
 
 A sweep is an edge, like a request, made of several units of work (`with unit_of_work():`):
-1. claim: due rows get a lease and this pass's claim token (`FOR UPDATE SKIP LOCKED` on
+1. claim: due rows get a short lease and this pass's claim token (`FOR UPDATE SKIP LOCKED` on
    PostgreSQL) — committed on its own, so a crash leaves claimed rows that a later pass takes
    over once the lease has run out (the lease is the guarantee, so the claim must commit first);
+   a thread renews the lease while the batch is queued (app/core/leases.py), so a dead pass's
+   rows return within LEASE (seconds) while a slow one keeps them;
 2. in ONE unit of work per batch: rows whose subject no longer wants them (cancelled activity,
    declined invitee …) are suppressed, one outbox row per remaining reminder is inserted (dedupe
    key `reminder-<id>`, built at send time from the current state), and the reminders are
@@ -18,11 +20,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.core.leases import PassClock, Renewal
 from app.core.types import UTCDateTime
 from app.core.unit_of_work import unit_of_work
 from app.extensions import db
@@ -31,7 +35,8 @@ from app.mail.notices import notices
 from app.mail.services import mail_domain
 from app.reminders.models import DEDUPE_PREFIX, OUTBOX_KIND, Reminder, ReminderStatus, SubjectType
 
-LEASE = timedelta(minutes=5)
+# Short: a pass renews it (every third of it) while it queues, so a dead pass's rows return within it.
+LEASE = timedelta(seconds=30)
 
 
 def still_wanted(reminder: Reminder, now: datetime | None) -> bool:
@@ -71,10 +76,11 @@ class Claim(NamedTuple):
     count: int
 
 
-def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> Claim | None:
+def claim(now: datetime, limit: int, lease: timedelta = LEASE, lease_from: datetime | None = None) -> Claim | None:
     """Lease up to `limit` due reminders under a new claim token; None when none are due.
 
     Commits on its own (a unit of work of its own): the lease must hold even if the pass dies.
+    The lease runs from `lease_from` (default `now`).
     """
     token = uuid.uuid4().hex
     due = select(Reminder.id).where(_due_clause(now)).order_by(Reminder.due_at, Reminder.id).limit(limit)
@@ -86,13 +92,23 @@ def claim(now: datetime, limit: int, lease: timedelta = LEASE) -> Claim | None:
             .where(Reminder.id.in_(due.scalar_subquery()))
             .values(
                 status=ReminderStatus.claimed,
-                lease_until=now + lease,
+                lease_until=(lease_from or now) + lease,
                 claim_token=token,
                 attempts=Reminder.attempts + 1,
             )
             .execution_options(synchronize_session=False)
         )
     return Claim(token, result.rowcount) if result.rowcount else None
+
+
+def renew_claim(token: str, lease: timedelta, now: datetime) -> None:
+    """Extend the lease of a claim still being queued (flushes; the renewal thread commits)."""
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.claim_token == token, Reminder.status == ReminderStatus.claimed)
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def queue_claimed(token: str, now: datetime, claimed: int | None = None) -> SweepReport:
@@ -239,11 +255,12 @@ def sweep(now: datetime, batch: int = 1000, lease: timedelta = LEASE) -> SweepRe
     """
     total = SweepReport()
     total.failed = give_up_stuck(now)
+    clock = PassClock(now)
     while True:
-        leased = claim(now, batch, lease)
+        leased = claim(now, batch, lease, lease_from=clock())
         if leased is None:
             return total
-        with unit_of_work():
+        with Renewal(partial(renew_claim, leased.token, lease), clock, lease / 3), unit_of_work():
             report = queue_claimed(leased.token, now, leased.count)
         total.claimed += report.claimed
         total.queued += report.queued

@@ -1,4 +1,5 @@
-"""Dashboard figures, all by SQL aggregation (COUNT / SUM of CASE), never by loading rows."""
+"""Dashboard figures: the ledger's from its summaries (or counted when they do not cover the
+filters), activities and attendance by SQL aggregation; never by loading rows."""
 
 from __future__ import annotations
 
@@ -7,28 +8,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, distinct, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 
 from app.core.clock import local_day_bounds
 from app.events.models import Activity, ActivityStatus, activity_cohost
 from app.extensions import db
 from app.invitations.models import Answer, Invitation
-from app.orgs.models import AllianceMembership, Organisation
+from app.orgs.models import AllianceMembership
 from app.problems.models import (
-    OPEN_STATUSES,
-    RESOLVED_STATUSES,
     ActivityRecord,
     Outcome,
     OutcomeKind,
     Problem,
     ProblemCategory,
-    Satisfaction,
 )
 from app.problems.queries import LedgerFilter
-
-
-def _count_if(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+from app.stats import recount, summaries
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -80,30 +75,11 @@ class Figures:
         return (Decimal(self.loans_wan) / Decimal(10000)).quantize(Decimal("0.01"))
 
 
-def _problem_where(filters: LedgerFilter, scope) -> list:
-    clauses = filters.problem_clauses()
-    return clauses if scope is None else [*clauses, scope]
-
-
 def problem_figures(filters: LedgerFilter, today: date, scope=None) -> dict[str, int | Decimal]:
-    """One aggregate query over the ledger."""
-    resolved = Problem.status.in_(RESOLVED_STATUSES)
-    row = db.session.execute(
-        select(
-            func.count(Problem.id).label("collected"),
-            _count_if(resolved).label("resolved"),
-            _count_if(resolved & Problem.resolved_on_site.is_(True)).label("on_site"),
-            _count_if(resolved & or_(Problem.deadline.is_(None), Problem.resolved_on <= Problem.deadline)).label("on_time"),
-            _count_if(Problem.satisfaction.is_not(None)).label("rated"),
-            _count_if(Problem.satisfaction.in_([Satisfaction.satisfied, Satisfaction.basically])).label("satisfied"),
-            _count_if(Problem.status.in_(OPEN_STATUSES) & (Problem.deadline < today)).label("overdue"),
-            func.count(distinct(Problem.enterprise_id)).label("enterprises"),
-            func.coalesce(func.sum(Problem.loan_amount_wan), 0).label("loans_wan"),
-            func.count(distinct(case((Problem.loan_amount_wan > 0, Problem.enterprise_id)))).label("loan_enterprises"),
-            _count_if(resolved & (Problem.category == ProblemCategory.dispute)).label("disputes"),
-        ).where(*_problem_where(filters, scope))
-    ).one()
-    return dict(row._mapping)
+    """The ledger's figures: from the summaries when they cover the filters, else counted."""
+    if summaries.covers(filters, scope):
+        return summaries.problem_figures(filters, today)
+    return recount.problem_figures(filters, today, scope)
 
 
 def outcome_figures(filters: LedgerFilter) -> dict[str, int | Decimal]:
@@ -231,53 +207,25 @@ def figures(filters: LedgerFilter, now: datetime, today: date, scope=None) -> Fi
     )
 
 
-def _month_expression():
-    """The display-zone year-month of raised_at, as 'YYYY-MM' (China has no DST: UTC+8)."""
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone("Asia/Shanghai", Problem.raised_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Problem.raised_at, "+8 hours")
-
-
 def monthly_trend(filters: LedgerFilter, scope=None) -> list[tuple[str, int, int]]:
     """(month, collected, resolved) per month, oldest first."""
-    month = _month_expression().label("month")
-    rows = db.session.execute(
-        select(month, func.count(Problem.id), _count_if(Problem.status.in_(RESOLVED_STATUSES)))
-        .where(*_problem_where(filters, scope))
-        .group_by(month)
-        .order_by(month)
-    ).all()
-    return [(m, int(c), int(r)) for m, c, r in rows]
+    if summaries.covers(filters, scope):
+        return summaries.monthly_trend(filters)
+    return recount.monthly_trend(filters, scope)
 
 
 def by_department(filters: LedgerFilter, today: date, scope=None) -> list[tuple[str, int, int, int]]:
     """(department, assigned, resolved, overdue) per department, most problems first."""
-    resolved = Problem.status.in_(RESOLVED_STATUSES)
-    name = func.coalesce(Organisation.short_name, Organisation.name)
-    rows = db.session.execute(
-        select(
-            name,
-            func.count(Problem.id),
-            _count_if(resolved),
-            _count_if(Problem.status.in_(OPEN_STATUSES) & (Problem.deadline < today)),
-        )
-        .join(Organisation, Organisation.id == Problem.department_id)
-        .where(*_problem_where(filters, scope))
-        .group_by(Organisation.id, name)
-        .order_by(func.count(Problem.id).desc(), name)
-    ).all()
-    return [(n, int(a), int(r), int(o)) for n, a, r, o in rows]
+    if summaries.covers(filters, scope):
+        return summaries.by_department(filters, today)
+    return recount.by_department(filters, today, scope)
 
 
 def by_category(filters: LedgerFilter, scope=None) -> list[tuple[ProblemCategory, int, int]]:
     """(category, collected, resolved) per category, most problems first."""
-    rows = db.session.execute(
-        select(Problem.category, func.count(Problem.id), _count_if(Problem.status.in_(RESOLVED_STATUSES)))
-        .where(*_problem_where(filters, scope))
-        .group_by(Problem.category)
-        .order_by(func.count(Problem.id).desc())
-    ).all()
-    return [(c, int(n), int(r)) for c, n, r in rows]
+    if summaries.covers(filters, scope):
+        return summaries.by_category(filters)
+    return recount.by_category(filters, scope)
 
 
 def enterprise_in_alliance(enterprise_id: int, alliance_id: int) -> bool:
