@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
+    from app.shortlinks.views import bp as shortlinks_bp
     from app.stats.views import bp as stats_bp
     from app.workcal.views import bp as workcal_bp
 
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
         mail_bp,
         calendar_bp,
         problems_bp,
+        shortlinks_bp,
         stats_bp,
         workcal_bp,
     ):

@@ -126,6 +126,8 @@ class Config:
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "linghang")
         self.LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes")
         self.LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "60 per minute")
+        # Unknown short-link codes (/r/<code>) an address may open before it must wait.
+        self.SHORTLINK_MISS_LIMIT = os.environ.get("SHORTLINK_MISS_LIMIT", "20 per minute;200 per day")
         self.PHOTOS_PER_ACTIVITY = env_number("PHOTOS_PER_ACTIVITY", "60")
         # How many reverse proxies (nginx …) stand in front of the app and set X-Forwarded-For.
         self.PROXY_COUNT = env_number("PROXY_COUNT", "0")
@@ -199,7 +201,7 @@ def check_config(settings: Mapping[str, object]) -> None:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DISPLAY_TIMEZONE must be a time zone such as Asia/Shanghai, not {zone!r}") from None
-    for name in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
+    for name in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT", "SHORTLINK_MISS_LIMIT"):
         try:
             if not parse_many(str(settings[name])):
                 raise ValueError(name)
@@ -228,5 +230,7 @@ class TestConfig(Config):
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # Tests log in hundreds of times from one address; tests/test_login_throttle.py lowers it.
         self.LOGIN_ADDRESS_LIMIT = "100000 per minute"
+        # Likewise for unknown short links; tests/test_shortlinks.py lowers it.
+        self.SHORTLINK_MISS_LIMIT = "100000 per minute"
         # Concurrency tests start up to 100 threads on a 15-connection pool of a busy machine.
         self.DATABASE_POOL_TIMEOUT = 120

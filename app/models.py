@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.shortlinks.models import ShortLink
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Reminder",
     "SavedList",
     "SavedListEntry",
+    "ShortLink",
     "User",
     "Venue",
 ]

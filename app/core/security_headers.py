@@ -6,7 +6,7 @@
   `style` attributes and `<style>` blocks, and Bootstrap sets styles from script; a style cannot
   run code, and every page is autoescaped, so the gain of forbidding them is small.
 - X-Content-Type-Options: nosniff; Referrer-Policy: strict-origin-when-cross-origin, and
-  no-referrer on pages whose URL is a secret (answer links, feeds, the subscription page).
+  no-referrer on pages whose URL is a secret (answer links, short links, feeds, the subscription page).
 - Strict-Transport-Security only when BASE_URL is https (a plain-http intranet must keep working).
 """
 
@@ -36,6 +36,7 @@ TOKEN_ENDPOINTS = frozenset(
     {
         "invitations.rsvp",
         "problems.link_feedback",
+        "shortlinks.follow",
         "feeds.feed",
         "feeds.subscribe",
         "feeds.subscribe_create",

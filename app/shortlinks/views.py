@@ -1,0 +1,28 @@
+"""`/r/<code>`: a short link redirects to its target, says when it has expired, and is 404 otherwise."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template
+
+from app.auth.access import public
+from app.core.clock import utcnow
+from app.shortlinks import services, throttle
+
+bp = Blueprint("shortlinks", __name__)
+
+
+@bp.route("/r/<code>")
+@public
+def follow(code: str):
+    """Open a short link."""
+    if not throttle.may_try():
+        return render_template("shortlinks/throttled.html"), 429
+    followed = services.follow(code, utcnow())
+    if followed is None:
+        throttle.count_miss()
+        abort(404)
+    if followed.expired:
+        return render_template("shortlinks/expired.html"), 410
+    # Checked again on the way out, so a row can never send anyone off the site.
+    services.check_target(followed.target)
+    return redirect(followed.target, code=302)
