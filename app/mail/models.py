@@ -64,13 +64,23 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_message"
     # (status, next_attempt_at) also serves lookups by status alone.
-    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # The SMS daily cap counts a number's deliveries of the day (app/notify/sms_sender.py).
+        Index("ix_outbox_message_channel_recipient", "channel", "recipient", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20), server_default=Channel.email.value)
     # The notice this delivery belongs to: its deliveries through other channels share the key.
     notice_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # What the notice is (app/notify/models.py NoticeKind) and whom it is for, when a person:
+    # the recipient's channel preferences are checked again at send time.
+    notice_kind: Mapped[str | None] = mapped_column(String(40))
+    # No foreign key: adding one needs a batch copy of this table on SQLite, and people are
+    # deactivated, never deleted; a missing person simply skips the preference check.
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     # The complete RFC 5322 message (CRLF line ends), built once when queued.

@@ -34,6 +34,9 @@ def enqueue(
     activity_id: int | None = None,
     invitation_id: int | None = None,
     dedupe_key: str | None = None,
+    notice_key: str | None = None,
+    notice_kind: str | None = None,
+    person_id: int | None = None,
 ) -> OutboxMessage:
     """Put a message in the outbox (once per dedupe key) and return its row."""
     if dedupe_key is not None:
@@ -42,6 +45,9 @@ def enqueue(
             return existing
     row = OutboxMessage(
         kind=kind,
+        notice_key=notice_key,
+        notice_kind=notice_kind,
+        person_id=person_id,
         recipient=str(message["To"]),
         subject=str(message["Subject"] or "")[:300],
         raw=b"",
@@ -73,6 +79,8 @@ def enqueue_delivery(
     activity_id: int | None = None,
     invitation_id: int | None = None,
     dedupe_key: str | None = None,
+    notice_kind: str | None = None,
+    person_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one non-e-mail delivery (once per dedupe key); an empty body is built at send time."""
     if dedupe_key is not None:
@@ -83,6 +91,8 @@ def enqueue_delivery(
         kind=kind,
         channel=channel,
         notice_key=notice_key,
+        notice_kind=notice_kind,
+        person_id=person_id,
         recipient=recipient[:254],
         subject=subject[:300],
         raw=body,
@@ -100,6 +110,11 @@ def enqueue_delivery(
     row.message_id = outbox_message_id(row)
     db.session.flush()
     return row
+
+
+def notice_key_of(row: OutboxMessage) -> str:
+    """The key of the notice a delivery belongs to (older e-mail rows: their dedupe key)."""
+    return row.notice_key or row.dedupe_key or ""
 
 
 def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:

@@ -1,0 +1,53 @@
+"""channel-neutral notices and SMS: mobile numbers, notice preferences, outbox rows know their notice kind and person
+
+Revision ID: 0920
+Revises: 0860, 0880
+Create Date: 2026-11-30 11:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.types
+
+
+# revision identifiers, used by Alembic.
+revision = '0920'
+# Joins main's outbox channels (0860) and the short links (0880), both on 0850.
+down_revision = ('0860', '0880')
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'notice_preference',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('owner_type', sa.String(length=20), nullable=False),
+        sa.Column('owner_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=40), nullable=False),
+        sa.Column('channel', sa.String(length=20), nullable=False),
+        sa.Column('enabled', sa.Boolean(), nullable=False),
+        sa.Column('updated_at', app.core.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_preference')),
+        sa.UniqueConstraint('owner_type', 'owner_id', 'kind', 'channel',
+                            name=op.f('uq_notice_preference_owner_type_owner_id_kind_channel')),
+    )
+    # Plain ADD COLUMN, not a batch: a batch on SQLite copies the table (and would drop its triggers).
+    op.add_column('person', sa.Column('mobile', sa.String(length=11), nullable=True))
+    op.create_index(op.f('ix_person_mobile'), 'person', ['mobile'], unique=False)
+    op.add_column('outbox_message', sa.Column('notice_kind', sa.String(length=40), nullable=True))
+    op.add_column('outbox_message', sa.Column('person_id', sa.Integer(), nullable=True))
+    op.create_index(op.f('ix_outbox_message_person_id'), 'outbox_message', ['person_id'], unique=False)
+    op.create_index('ix_outbox_message_channel_recipient', 'outbox_message', ['channel', 'recipient', 'sent_at'],
+                    unique=False)
+
+
+def downgrade():
+    op.drop_index('ix_outbox_message_channel_recipient', table_name='outbox_message')
+    op.drop_index(op.f('ix_outbox_message_person_id'), table_name='outbox_message')
+    op.drop_column('outbox_message', 'person_id')
+    op.drop_column('outbox_message', 'notice_kind')
+    op.drop_index(op.f('ix_person_mobile'), table_name='person')
+    op.drop_column('person', 'mobile')
+    op.drop_table('notice_preference')
