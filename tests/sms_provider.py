@@ -8,6 +8,7 @@ SendStatusSet, for Tencent Cloud), or an HTTP error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -87,6 +88,9 @@ class ProviderStub:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
+        # A barrier every request waits at (with a timeout) before it is answered: lets a test
+        # see whether two sends overlap.
+        self.hold: threading.Barrier | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -119,6 +123,9 @@ class ProviderStub:
                     "POST", parts.path, {k.lower(): v for k, v in self.headers.items()},
                     {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}, body, form,
                 ))
+                if stub.hold is not None:
+                    with contextlib.suppress(threading.BrokenBarrierError):
+                        stub.hold.wait()
                 status, payload = stub._answer()
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)

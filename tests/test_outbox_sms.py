@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import SMTP
 
 import time_machine
 from sqlalchemy import func, select
@@ -156,3 +158,77 @@ def test_reminders_swept_in_bulk_queue_their_sms_for_those_who_want_it(app, sms_
     assert len(email) == 1 and sms.dedupe_key == f"{sms.notice_key}:sms"
     assert sweep.sweep(START - timedelta(days=1)).claimed == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+
+
+def test_optional_mails_carry_an_unsubscribe_link_and_cancellations_do_not(app, smtp_server):
+    _activity, person, invitation = invited(mobile=None)
+    mailing.queue_mail(invitation, "nudge", NOW, dedupe_key="n1")
+    mailing.queue_mail(invitation, "cancellation", NOW, dedupe_key="c1")
+    db.session.commit()
+    nudge, cancellation = (message_from_bytes(r.raw, policy=SMTP) for r in rows())
+    assert str(nudge["List-Unsubscribe"]).startswith("<http://linghang.test/notices/unsubscribe/")
+    assert nudge["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/notices/unsubscribe/" in nudge.get_body(("plain",)).get_content()
+    assert cancellation["List-Unsubscribe"] is None
+    assert "/notices/unsubscribe/" not in cancellation.get_body(("plain",)).get_content()
+
+
+def test_one_click_unsubscribe_works_without_a_session(app, client):
+    person = factories.person()
+    db.session.commit()
+    path = unsubscribe_url(person, NoticeKind.reminder).removeprefix(app.config["BASE_URL"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 200
+    from app.notify.preferences import channels_for
+
+    assert channels_for(person, NoticeKind.reminder) == {Channel.sms.value}
+
+
+def test_a_problem_assigned_goes_by_sms_to_a_liaison_who_chose_it(app, sms_stub, smtp_server, client):
+    from app.orgs.models import OrgKind
+    from app.problems import services as problems
+    from app.problems import transitions
+    from app.problems.models import ProblemCategory
+
+    stub = sms_stub("aliyun")
+    department = factories.organisation(OrgKind.department, name="县商务局")
+    enterprise = factories.organisation(OrgKind.enterprise, name="瑞一韵承", short_name="瑞一")
+    liaison = factories.user("liaison", org=department, mobile="13700137000")
+    organiser = factories.user("organiser")
+    set_channels(OwnerType.person, liaison.person_id, NoticeKind.problem_assigned, {"email", "sms"})
+    problem = problems.record_problem(
+        enterprise_id=enterprise.id, category=ProblemCategory.export, description="出口许可办理慢", now=NOW, recorder=None
+    )
+    transitions.assign(problem, organiser.person, department_id=department.id, deadline=None, note=None, now=NOW)
+    db.session.commit()
+    assert dispatch.deliver_due(NOW).sent == 2
+    [request] = stub.received
+    assert request.params["PhoneNumbers"] == "13700137000"
+    params = json.loads(request.params["TemplateParam"])
+    assert params["enterprise"] == "瑞一" and params["number"] == str(problem.id)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        target = client.get(params["link"].removeprefix(app.config["BASE_URL"]))
+    assert target.status_code == 302 and target.headers["Location"].endswith(f"/problems/{problem.id}")
+
+
+def test_the_reachability_page_counts_and_lists_the_gaps(app, client, login_as):
+    login_as("organiser")
+    org = factories.organisation(name="无手机企业")
+    factories.person(org, name="只有邮箱", mobile=None)
+    factories.person(org, name="有手机", email="", mobile="13800138000").email = None
+    opted = factories.person(name="退订者", mobile="13900139000")
+    set_channels(OwnerType.person, opted.id, NoticeKind.reminder, {Channel.email.value})
+    db.session.commit()
+    page = client.get("/notices/reachability?who=people&show=no_mobile").get_data(as_text=True)
+    assert "只有邮箱" in page and "有手机" not in page.split('id="reachability-list"')[1]
+    assert "退订者" in client.get("/notices/reachability?who=people&show=opted_out").get_data(as_text=True)
+    orgs = client.get("/notices/reachability?who=organisations&show=no_mobile").get_data(as_text=True)
+    assert "无手机企业" not in orgs.split('id="reachability-list"')[1]  # a contact has a mobile
+    assert 'data-count="people-opted_out">1<' in page
+    client.post("/logout")
+    login_as("contact")
+    assert client.get("/notices/reachability").status_code == 403

@@ -258,3 +258,38 @@ def test_sms_settings_are_checked_at_start_up():
     assert parse_sms_templates('{"invitation": "SMS_1", "reminder": 1234567}') == {"invitation": "SMS_1", "reminder": "1234567"}
     with pytest.raises(ConfigError):
         parse_sms_templates("invitation=SMS_1")
+
+
+def test_two_dispatchers_at_once_never_exceed_the_daily_cap(app, backend, sms_stub):
+    """PostgreSQL: two dispatchers at once (threads behind a barrier). SQLite, which assumes one
+    scheduler process: two passes one after the other."""
+    import threading
+
+    stub = sms_stub("aliyun")
+    app.config["SMS_DAILY_CAP"] = 1
+    queue(kind=NoticeKind.invitation)
+    queue(kind=NoticeKind.update)
+    db.session.remove()
+    if backend == "sqlite":
+        reports = [dispatch.deliver_due(NOW, limit=1), dispatch.deliver_due(NOW, limit=1)]
+        assert [(r.sent, r.deferred) for r in reports] == [(1, 0), (0, 1)]
+        assert len(stub.received) == 1
+        return
+    # Without the lock both sends reach the provider together and meet at this barrier.
+    stub.hold = threading.Barrier(2, timeout=2)
+    start = threading.Barrier(2)
+    reports = []
+
+    def run() -> None:
+        with app.app_context():
+            start.wait(timeout=30)
+            reports.append(dispatch.deliver_due(NOW, limit=1))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted((r.sent, r.deferred) for r in reports) == [(0, 1), (1, 0)]
+    assert len(stub.received) == 1

@@ -19,6 +19,8 @@ from app.ical.builder import PARTSTAT, build_calendar, build_vevent
 from app.ical.recurring import occurrence_cancel_event, series_events
 from app.invitations.models import Answer, Invitation
 from app.mail.messages import header_text, mail_address
+from app.notify.models import OUTBOX_NOTICE_KINDS
+from app.notify.preferences import unsubscribe_url
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
 # Outbox rows of these mails have the kind "invitation.<kind>" (see mailing.queue_mail).
@@ -155,6 +157,7 @@ def build_message(
             "series_words": describe(activity.series.rrule) if is_series_invitation(invitation) else None,
             "waitlisted": is_waitlisted(invitation) and kind != "cancellation",
             "waitlist_notice": waitlist_notice(),
+            "unsubscribe": unsubscribe_url(person, OUTBOX_NOTICE_KINDS[f"invitation.{kind}"]),
         }
         message = EmailMessage()
         message["To"] = mail_address(person.name, person.email)

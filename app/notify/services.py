@@ -23,7 +23,7 @@ from app.mail.models import Channel, OutboxMessage
 from app.mail.notices import notices
 from app.mail.services import enqueue, enqueue_delivery
 from app.notify.models import MANDATORY, NoticeKind
-from app.notify.preferences import channels_for, wants
+from app.notify.preferences import channels_for, unsubscribe_url, wants
 from app.notify.sms_texts import SMS_KINDS
 from app.orgs.models import Person
 
@@ -71,9 +71,15 @@ def deliver(
     rows: list[OutboxMessage] = []
     common = {"notice_key": notice_key, "notice_kind": kind.value, "person_id": person.id}
     if Channel.email.value in channels and person.email and email is not None:
+        message = email()
+        unsubscribe = unsubscribe_url(person, kind)
+        if unsubscribe and "List-Unsubscribe" not in message:
+            # RFC 2369 / RFC 8058: mail clients show an "Unsubscribe" button that posts to it.
+            message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         rows.append(
             enqueue(
-                email(), kind=outbox_kind, now=now, activity_id=activity_id, invitation_id=invitation_id,
+                message, kind=outbox_kind, now=now, activity_id=activity_id, invitation_id=invitation_id,
                 dedupe_key=email_dedupe_key, **common,
             )
         )

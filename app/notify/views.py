@@ -12,7 +12,7 @@ from app.core.pagination import paginate
 from app.core.permissions import any_role, public, roles_required
 from app.core.roles import Role
 from app.core.views import form_page
-from app.extensions import db
+from app.extensions import csrf, db
 from app.mail.models import CHANNEL_LABELS
 from app.notify.forms import ConfirmForm, chosen, offered, preferences_form
 from app.notify.models import MANDATORY, NOTICE_KIND_LABELS, NoticeKind, NoticePreference, OwnerType
@@ -103,6 +103,7 @@ def organisation_preferences(org_id: int):
 
 
 @bp.route("/notices/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
 @public
 def unsubscribe_link(token: str):
     """Switch one optional notice off from the link in the message, without logging in.
@@ -113,7 +114,8 @@ def unsubscribe_link(token: str):
     if found is None:
         return render_template("notify/unsubscribe.html", invalid=True, form=None), 404
     person, kind, channel = found
-    form = ConfirmForm()
+    # The signed token is the authorisation; no session token, so RFC 8058's one-click POST works.
+    form = ConfirmForm(meta={"csrf": False})
     done = False
     if form.validate_on_submit():
         unsubscribe(person, kind, channel)
