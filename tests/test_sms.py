@@ -59,7 +59,10 @@ def test_aliyun_receives_sendsms_with_number_sign_template_and_json_parameters(a
     stub = sms_stub("aliyun")
     row = queue("+86 138-0013-8000")
     assert dispatch.deliver_due(NOW).sent == 1
-    assert reloaded(row).status == OutboxStatus.sent
+    sent = reloaded(row)
+    assert sent.status == OutboxStatus.sent
+    # The outbox shows what was read, without the link; the body (with the link) is gone.
+    assert sent.subject.startswith("【领航】宜黄") and "/r/…" in sent.subject and sent.raw == b""
     [request] = stub.received
     assert request.headers["x-acs-action"] == "SendSms" and request.headers["x-acs-version"] == "2017-05-25"
     assert request.headers["authorization"].startswith("ACS3-HMAC-SHA256 Credential=LTAI5tTestKeyId,")

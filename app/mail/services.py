@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.models import Channel, OutboxMessage, OutboxStatus
 
 
 def mail_domain() -> str:
@@ -140,6 +140,10 @@ def keep_headers_only(row: OutboxMessage) -> None:
     sent or withdrawn message is never sent again (a manual retry concerns failed ones) — so
     it is purged rather than kept in clear. Subject, recipient and Message-ID stay in the row.
     """
+    if row.channel not in (None, Channel.email.value):
+        # Other channels have no headers to keep: an SMS body holds its short answer link.
+        row.raw = b""
+        return
     head, separator, _body = row.raw.partition(b"\r\n\r\n")
     if separator:
         row.raw = head + separator

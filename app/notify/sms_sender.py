@@ -154,6 +154,10 @@ class SmsSender:
         if mobile is None:
             return Outcome.give_up(error_text("sms.invalid_number", "Linghang.InvalidNumber", row.recipient))
         kind, params = read_body(row.raw)
+        if not row.subject:
+            # What the recipient reads, for the outbox page (the link left out: it is a key).
+            text = TEMPLATES[kind].render({**params, "link": "/r/…"})
+            row.subject = f"【{current_app.config.get('SMS_SIGN_NAME') or ''}】{text}"[:300]
         code = self.templates.get(kind.value)
         if not code:
             return Outcome.give_up(error_text("sms.no_template", "Linghang.NoTemplate", kind.value))

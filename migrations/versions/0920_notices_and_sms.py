@@ -5,6 +5,8 @@ Revises: 0860, 0880
 Create Date: 2026-11-30 11:00:00
 
 """
+import re
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -36,11 +38,28 @@ def upgrade():
     # Plain ADD COLUMN, not a batch: a batch on SQLite copies the table (and would drop its triggers).
     op.add_column('person', sa.Column('mobile', sa.String(length=11), nullable=True))
     op.create_index(op.f('ix_person_mobile'), 'person', ['mobile'], unique=False)
+    _mobiles_from_phones()
     op.add_column('outbox_message', sa.Column('notice_kind', sa.String(length=40), nullable=True))
     op.add_column('outbox_message', sa.Column('person_id', sa.Integer(), nullable=True))
     op.create_index(op.f('ix_outbox_message_person_id'), 'outbox_message', ['person_id'], unique=False)
     op.create_index('ix_outbox_message_channel_recipient', 'outbox_message', ['channel', 'recipient', 'sent_at'],
                     unique=False)
+
+
+def _mobiles_from_phones():
+    """People whose phone is a mainland mobile number get it as their SMS number."""
+    person = sa.table('person', sa.column('id', sa.Integer), sa.column('phone', sa.String),
+                      sa.column('mobile', sa.String))
+    connection = op.get_bind()
+    mobile = re.compile(r"1[3-9][0-9]{9}")
+    for person_id, phone in connection.execute(sa.select(person.c.id, person.c.phone).where(person.c.phone.is_not(None))):
+        digits = re.sub(r"[\s\-()]", "", phone or "")
+        for prefix in ("+86", "0086", "86"):
+            if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+                digits = digits[len(prefix):]
+                break
+        if mobile.fullmatch(digits):
+            connection.execute(person.update().where(person.c.id == person_id).values(mobile=digits))
 
 
 def downgrade():
