@@ -66,8 +66,9 @@ class OutboxMessage(db.Model):
     # (status, next_attempt_at) also serves lookups by status alone.
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
-        # The SMS daily cap counts a number's deliveries of the day (app/notify/sms_sender.py).
-        Index("ix_outbox_message_channel_recipient", "channel", "recipient", "sent_at"),
+        # A channel's limits count one recipient's recent deliveries (the SMS daily cap,
+        # app/notify/sms_sender.py). The robots branch declares the same index.
+        Index("ix_outbox_message_recipient_sent", "channel", "recipient", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

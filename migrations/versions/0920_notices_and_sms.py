@@ -42,8 +42,9 @@ def upgrade():
     op.add_column('outbox_message', sa.Column('notice_kind', sa.String(length=40), nullable=True))
     op.add_column('outbox_message', sa.Column('person_id', sa.Integer(), nullable=True))
     op.create_index(op.f('ix_outbox_message_person_id'), 'outbox_message', ['person_id'], unique=False)
-    op.create_index('ix_outbox_message_channel_recipient', 'outbox_message', ['channel', 'recipient', 'sent_at'],
-                    unique=False)
+    # The same index as the group robots' revision (0930) creates: whichever runs second finds it.
+    op.create_index('ix_outbox_message_recipient_sent', 'outbox_message', ['channel', 'recipient', 'sent_at'],
+                    unique=False, if_not_exists=True)
 
 
 def _mobiles_from_phones():
@@ -63,7 +64,7 @@ def _mobiles_from_phones():
 
 
 def downgrade():
-    op.drop_index('ix_outbox_message_channel_recipient', table_name='outbox_message')
+    op.drop_index('ix_outbox_message_recipient_sent', table_name='outbox_message', if_exists=True)
     op.drop_index(op.f('ix_outbox_message_person_id'), table_name='outbox_message')
     op.drop_column('outbox_message', 'person_id')
     op.drop_column('outbox_message', 'notice_kind')
