@@ -7,16 +7,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from app.extensions import db
 from app.shortlinks import services
 from app.shortlinks.models import ShortLink
 from tests import factories
-from tests.conftest import build_app, empty_tables
+from tests.conftest import build_app, empty_tables, unavailable
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
+REDIS_URL = "redis://127.0.0.1:6379"
 SHORT = re.compile(r"http://linghang\.test/r/([0-9A-Za-z]{8})")
 
 
@@ -34,6 +36,7 @@ def test_short_url_is_absolute_and_redirects_to_its_target(app, client, monkeypa
     response = client.get(f"/r/{code}")
     assert response.status_code == 302
     assert response.headers["Location"] == "/rsvp/secret-token?x=1"
+    assert response.headers["Cache-Control"] == "no-store"
     # The code is a secret like the token it stands for: it must not leave as a Referer.
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
@@ -129,14 +132,50 @@ def test_purge_keeps_recently_expired_links(app):
     assert services.follow(recent, LATER).target == "/rsvp/recent"
 
 
+def test_a_tampered_row_never_redirects_off_the_site(app, client):
+    code = code_of(services.short_url("/rsvp/abc", expires_at=LATER, now=NOW))
+    link = db.session.scalar(select(ShortLink))
+    evil = b"//evil.example/x"
+    link.target_sealed = services._seal_target(evil, code.encode(), link.nonce)
+    db.session.commit()
+    assert services.follow(code, NOW) is None
+    assert client.get(f"/r/{code}").status_code == 404
+
+
 @pytest.fixture(scope="module")
-def throttled_app(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("short-link-throttle")
-    return build_app(f"sqlite:///{folder / 'throttle.sqlite'}", folder / "instance", SHORTLINK_MISS_LIMIT="5 per minute")
+def _throttle_apps() -> dict:
+    return {}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def throttled_app(request, _throttle_apps, tmp_path_factory):
+    """An app on SQLite that allows 5 unknown codes a minute, counted in memory or in Redis."""
+    storage = request.param
+    if storage == "redis":
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.exceptions.RedisError as error:
+            unavailable(f"Redis is not answering at {REDIS_URL}: {error}")
+    if storage not in _throttle_apps:
+        folder = tmp_path_factory.mktemp("short-link-throttle")
+        _throttle_apps[storage] = build_app(
+            f"sqlite:///{folder / 'throttle.sqlite'}",
+            folder / "instance",
+            SHORTLINK_MISS_LIMIT="5 per minute",
+            RATELIMIT_STORAGE_URI=REDIS_URL if storage == "redis" else "memory://",
+        )
+    flask_app = _throttle_apps[storage]
+    prefix = f"linghang-test-{uuid.uuid4().hex}"
+    flask_app.config["RATELIMIT_KEY_PREFIX"] = prefix
+    yield flask_app
+    if storage == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"*{prefix}*"))
+        assert keys, "the Redis storage was not used"
+        client.delete(*keys)
 
 
 def test_guessing_codes_is_throttled_per_address(throttled_app):
-    throttled_app.config["RATELIMIT_KEY_PREFIX"] = f"linghang-test-{uuid.uuid4().hex}"
     with throttled_app.app_context():
         try:
             code = code_of(services.short_url("/rsvp/abc", expires_at=datetime(2100, 1, 1, tzinfo=UTC), now=NOW))
@@ -157,3 +196,14 @@ def test_guessing_codes_is_throttled_per_address(throttled_app):
         finally:
             db.session.remove()
             empty_tables()
+
+
+def test_the_scheduler_drops_links_long_expired(app):
+    from app.reminders import scheduler
+
+    old = code_of(services.short_url("/rsvp/old", expires_at=LATER, now=NOW))
+    live = code_of(services.short_url("/rsvp/live", expires_at=LATER + timedelta(days=200), now=NOW))
+    db.session.commit()
+    scheduler.run_pass(app, LATER + services.KEEP_EXPIRED + timedelta(minutes=1), scheduler.PlanClock(timedelta(minutes=10)))
+    assert services.follow(old, LATER) is None
+    assert services.follow(live, LATER).target == "/rsvp/live"

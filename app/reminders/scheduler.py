@@ -34,6 +34,7 @@ from app.extensions import db
 from app.mail.dispatch import deliver_due
 from app.reminders.planning import plan_upcoming
 from app.reminders.sweep import sweep
+from app.shortlinks.services import purge_expired
 
 log = logging.getLogger("linghang.scheduler")
 
@@ -57,7 +58,7 @@ class PlanClock:
 
 
 def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | None = None) -> dict[str, int]:
-    """One pass: (now and then) re-plan, sweep due reminders into the outbox, deliver what is due.
+    """One pass: (now and then) re-plan and drop long-expired short links, sweep due reminders into the outbox, deliver what is due.
 
     Each step runs in units of work: the re-planning is one; the sweep and the delivery commit
     per claim and per message (see app/reminders/sweep.py and app/mail/dispatch.py), because
@@ -69,6 +70,7 @@ def run_pass(app: Flask, now: datetime | None = None, plan_clock: PlanClock | No
             if plan_clock is not None and plan_clock.due(moment):
                 with unit_of_work():
                     plan_upcoming(moment)
+                    purge_expired(moment)
             swept = sweep(moment)
             delivered = deliver_due(moment, limit=500)
         except Exception:

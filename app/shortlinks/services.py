@@ -124,6 +124,11 @@ def follow(code: str, now: datetime) -> Followed | None:
     if link is None:
         return None
     target = _seal_target(link.target_sealed, code.encode(), link.nonce).decode("ascii", errors="replace")
+    try:
+        # Checked again on the way out, so not even a tampered row can send anyone off the site.
+        check_target(target)
+    except ValueError:
+        return None
     return Followed(target=target, expired=link.expires_at <= now)
 
 
