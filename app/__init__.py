@@ -81,6 +81,7 @@ def register_features(app: Flask) -> None:
     """
     from app.invitations.wiring import register as register_invitations
     from app.mail.notices import init_notices
+    from app.notify.wiring import register as register_notify
     from app.problems.notices import register as register_problem_notices
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
@@ -89,6 +90,7 @@ def register_features(app: Flask) -> None:
     from app.stats.rollup import register as register_ledger_summaries
 
     init_notices(app)
+    register_notify(app)
     register_invitations(app)
     register_reminders(app)
     register_problem_reminders(app)
@@ -144,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     from app.invitations.routes import bp as invitations_bp
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
+    from app.notify.views import bp as notify_bp
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
     from app.robots.views import bp as robots_bp
@@ -159,6 +162,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         invitations_bp,
         mail_bp,
+        notify_bp,
         calendar_bp,
         problems_bp,
         shortlinks_bp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -67,6 +68,19 @@ def load_secret_key(instance_path: Path) -> str:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
     return key_file.read_text().strip()
+
+
+def parse_sms_templates(raw: str) -> dict[str, str]:
+    """SMS_TEMPLATES: a JSON object of notice kind → the provider's template code."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"SMS_TEMPLATES must be a JSON object such as {{\"invitation\": \"SMS_123\"}}, not {raw!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str | int) for k, v in value.items()):
+        raise ConfigError(f"SMS_TEMPLATES must map notice kinds to template codes, not {raw!r}")
+    return {key: str(code) for key, code in value.items()}
 
 
 class Config:
@@ -148,6 +162,16 @@ class Config:
         self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-17:30")
         # Check-in at the door opens this many minutes before an activity starts (app/invitations/checkin.py).
         self.CHECKIN_OPENS_MINUTES_BEFORE = env_number("CHECKIN_OPENS_MINUTES_BEFORE", "120")
+        # SMS notices (app/notify): provider, keys, sign, template codes per notice kind, cap.
+        self.SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "none").strip().lower() or "none"
+        self.SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID") or None
+        self.SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET") or None
+        self.SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+        self.SMS_SDK_APP_ID = os.environ.get("SMS_SDK_APP_ID", "")
+        self.SMS_REGION = os.environ.get("SMS_REGION") or None
+        self.SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT") or None
+        self.SMS_TEMPLATES = parse_sms_templates(os.environ.get("SMS_TEMPLATES", ""))
+        self.SMS_DAILY_CAP = env_number("SMS_DAILY_CAP", "10")
         # Calendar feeds: the window around today, and the per-process cache of rendered feeds.
         self.FEED_PAST_DAYS = env_number("FEED_PAST_DAYS", "90")
         self.FEED_FUTURE_DAYS = env_number("FEED_FUTURE_DAYS", "365")
@@ -191,7 +215,9 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "FEED_CACHE_MB": (0, 4096),
     "CHECKIN_OPENS_MINUTES_BEFORE": (0, 7 * 24 * 60),
     "ROBOT_TIMEOUT_SECONDS": (1, 120),
+    "SMS_DAILY_CAP": (0, 1000),
 }
+SMS_PROVIDERS = ("aliyun", "tencent", "none")
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "valkey")
 
 
@@ -206,6 +232,18 @@ def _check_number(name: str, value: object, low: float, high: float) -> None:
         raise ConfigError(f"{name} must be a number, not {value!r}")
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value!r}")
+
+
+def _check_sms(settings: Mapping[str, object]) -> None:
+    provider = settings.get("SMS_PROVIDER", "none")
+    if provider not in SMS_PROVIDERS:
+        raise ConfigError(f"SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {provider!r}")
+    if settings.get("SMS_ENDPOINT"):
+        _check_url("SMS_ENDPOINT", settings["SMS_ENDPOINT"])
+    if provider != "none" and not (settings.get("SMS_ACCESS_KEY_ID") and settings.get("SMS_ACCESS_KEY_SECRET")):
+        raise ConfigError(f"SMS_PROVIDER={provider} needs SMS_ACCESS_KEY_ID and SMS_ACCESS_KEY_SECRET")
+    if provider == "tencent" and not settings.get("SMS_SDK_APP_ID"):
+        raise ConfigError("SMS_PROVIDER=tencent needs SMS_SDK_APP_ID (the SMS application's SdkAppId)")
 
 
 def check_config(settings: Mapping[str, object]) -> None:
@@ -234,6 +272,7 @@ def check_config(settings: Mapping[str, object]) -> None:
     reply_to = settings.get("MAIL_REPLY_TO")
     if reply_to and "@" not in str(reply_to):
         raise ConfigError(f"MAIL_REPLY_TO must be an e-mail address such as replies@linghang.example.cn, not {reply_to!r}")
+    _check_sms(settings)
     if not str(settings["SQLALCHEMY_DATABASE_URI"]).startswith(("sqlite:", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
 

@@ -6,6 +6,7 @@ from app.events.models import Activity, ActivitySeries, MonthlyTheme
 from app.feeds.models import FeedState, FeedToken
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
+from app.notify.models import NoticePreference
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
 from app.problems.models import (
     ActivityFeedback,
@@ -49,6 +50,7 @@ __all__ = [
     "Invitation",
     "InvitationToken",
     "MonthlyTheme",
+    "NoticePreference",
     "Organisation",
     "OutboxMessage",
     "Person",

@@ -339,3 +339,36 @@ def robot_provider(app: Flask):
     finally:
         provider.stop()
         app.config["WECOM_WEBHOOK_BASE"], app.config["DINGTALK_WEBHOOK_BASE"] = saved
+# -- SMS ---------------------------------------------------------------------
+
+@pytest.fixture
+def sms_stub(app: Flask):
+    """Start a local stand-in for an SMS provider's endpoint and point the app's SDK at it."""
+    from tests.sms_provider import ProviderStub
+
+    started: list[ProviderStub] = []
+    saved = {key: app.config.get(key) for key in (
+        "SMS_PROVIDER", "SMS_ENDPOINT", "SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME",
+        "SMS_SDK_APP_ID", "SMS_TEMPLATES", "SMS_DAILY_CAP",
+    )}
+
+    def start(provider: str = "aliyun") -> ProviderStub:
+        stub = ProviderStub(provider)
+        stub.start()
+        started.append(stub)
+        app.config.update(
+            SMS_PROVIDER=provider, SMS_ENDPOINT=stub.url, SMS_ACCESS_KEY_ID="LTAI5tTestKeyId",
+            SMS_ACCESS_KEY_SECRET="test-secret", SMS_SIGN_NAME="领航", SMS_SDK_APP_ID="1400787878",
+            SMS_TEMPLATES={kind: f"SMS_{index:04d}" for index, kind in enumerate(SMS_TEMPLATE_KINDS)},
+        )
+        return stub
+
+    yield start
+    for stub in started:
+        stub.stop()
+    app.config.update(saved)
+
+
+SMS_TEMPLATE_KINDS = (
+    "invitation", "update", "cancellation", "reminder", "nudge", "promotion", "problem_assigned", "problem_resolved",
+)

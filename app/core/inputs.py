@@ -189,3 +189,21 @@ class YearConverter(IntegerConverter):
 def register_converters(app: Flask) -> None:
     """Install the bounded path converters (before any blueprint adds its rules)."""
     app.url_map.converters.update(id=IdConverter, int=BoundedIntConverter, year=YearConverter)
+
+
+# A mainland China mobile number: 11 digits, 1 then 3–9; "+86", "86" or "0086" in front and
+# spaces or dashes between groups are accepted and dropped.
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def normalise_mobile(raw: str | None) -> str | None:
+    """The 11-digit mainland mobile number written in `raw`, or None when it is not one."""
+    if not raw:
+        return None
+    digits = _MOBILE_SEPARATORS.sub("", raw)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix):]
+            break
+    return digits if _MOBILE.fullmatch(digits) else None

@@ -20,6 +20,8 @@ from app.ical.recurring import occurrence_cancel_event, series_events
 from app.invitations.models import Answer, Invitation
 from app.invitations.reply_address import reply_address
 from app.mail.messages import header_text, mail_address
+from app.notify.models import OUTBOX_NOTICE_KINDS
+from app.notify.preferences import unsubscribe_url
 
 KINDS = ("invitation", "update", "cancellation", "nudge", "promotion")
 # Outbox rows of these mails have the kind "invitation.<kind>" (see mailing.queue_mail).
@@ -158,6 +160,7 @@ def build_message(
             "series_words": describe(activity.series.rrule) if is_series_invitation(invitation) else None,
             "waitlisted": is_waitlisted(invitation) and kind != "cancellation",
             "waitlist_notice": waitlist_notice(),
+            "unsubscribe": unsubscribe_url(person, OUTBOX_NOTICE_KINDS[f"invitation.{kind}"]),
         }
         message = EmailMessage()
         message["To"] = mail_address(person.name, person.email)

@@ -22,7 +22,8 @@ from app.invitations.locks import lock_invitation
 from app.invitations.models import Answer, Invitation
 from app.invitations.signals import invitations_sent
 from app.invitations.tokens import issue_token
-from app.mail.services import enqueue
+from app.notify.models import OUTBOX_NOTICE_KINDS
+from app.notify.services import deliver, new_notice_key, reachable
 
 NUDGE_PAUSE = timedelta(minutes=10)
 CLOSED = (ActivityStatus.cancelled, ActivityStatus.completed)
@@ -38,20 +39,31 @@ def check_open(activity: Activity, now: datetime) -> None:
 
 def queue_mail(invitation: Invitation, kind: str, now: datetime, *, token: str | None = None,
           dedupe_key: str | None = None, changes: dict | None = None):
-    """Queue one mail to an invitee (a fresh link token unless given)."""
-    if not invitation.person.email:
+    """Queue one notice to an invitee through the channels they want (e-mail with a fresh link
+    token unless given, SMS built when sent); returns the first row queued, or None."""
+    person = invitation.person
+    if not reachable(person):
         return None
-    if token is None and kind != "cancellation":
-        token = issue_token(invitation, now)
-    message = build_message(invitation, kind, token, changes, now=now)
-    return enqueue(
-        message,
-        kind=f"invitation.{kind}",
+
+    def email():
+        link_token = token
+        if link_token is None and kind != "cancellation":
+            link_token = issue_token(invitation, now)
+        return build_message(invitation, kind, link_token, changes, now=now)
+
+    outbox_kind = f"invitation.{kind}"
+    rows = deliver(
+        person,
+        OUTBOX_NOTICE_KINDS[outbox_kind],
+        outbox_kind=outbox_kind,
         now=now,
+        email=email,
+        notice_key=dedupe_key or new_notice_key(outbox_kind, invitation.id),
+        email_dedupe_key=dedupe_key,
         activity_id=invitation.activity_id,
         invitation_id=invitation.id,
-        dedupe_key=dedupe_key,
     )
+    return rows[0] if rows else None
 
 
 def series_rows(invitation: Invitation) -> list[Invitation]:
@@ -162,7 +174,7 @@ def nudge(invitation: Invitation, now: datetime) -> bool:
     if activity.status != ActivityStatus.published or now >= activity.starts_at:
         return False
     invitation = lock_invitation(invitation)
-    if invitation.answer != Answer.pending or not invitation.person.email:
+    if invitation.answer != Answer.pending or not reachable(invitation.person):
         return False
     if invitation.last_nudged_at is not None and now - invitation.last_nudged_at < NUDGE_PAUSE:
         return False

@@ -20,7 +20,8 @@ from app.extensions import db
 from app.invitations import mailing, seats
 from app.invitations.emails import OUTBOX_KINDS, build_message
 from app.invitations.models import Answer, Invitation
-from app.mail.models import OutboxMessage
+from app.invitations.sms import render_invitation_sms
+from app.mail.models import Channel, OutboxMessage
 from app.mail.notices import notices_of
 
 # How the outbox page names each invitation mail.
@@ -83,3 +84,4 @@ def register(app: Flask) -> None:
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, build_message)
         registry.add_kind_label(kind, OUTBOX_KIND_LABELS[kind])
+        registry.add_channel_renderer(Channel.sms.value, kind, render_invitation_sms)

@@ -66,7 +66,8 @@ class OutboxMessage(db.Model):
     # (status, next_attempt_at) also serves lookups by status alone.
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
-        # A channel's rate limit counts one recipient's recent deliveries (app/robots/sender.py).
+        # Channels' limits count one recipient's recent deliveries (robots' 20 a minute,
+        # app/robots/sender.py; the SMS daily cap, app/notify/sms_sender.py).
         Index("ix_outbox_message_recipient_sent", "channel", "recipient", "sent_at"),
     )
 
@@ -75,6 +76,12 @@ class OutboxMessage(db.Model):
     channel: Mapped[str] = mapped_column(String(20), server_default=Channel.email.value)
     # The notice this delivery belongs to: its deliveries through other channels share the key.
     notice_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # What the notice is (app/notify/models.py NoticeKind) and whom it is for, when a person:
+    # the recipient's channel preferences are checked again at send time.
+    notice_kind: Mapped[str | None] = mapped_column(String(40))
+    # No foreign key: adding one needs a batch copy of this table on SQLite, and people are
+    # deactivated, never deleted; a missing person simply skips the preference check.
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     # The complete RFC 5322 message (CRLF line ends), built once when queued.

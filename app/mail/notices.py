@@ -60,6 +60,8 @@ class Notices:
     outbox_panels: list[Callable[[], str]] = field(default_factory=list)
     # Outbox kind → its translated name on the outbox page ("invitation.update" → 活动变更通知).
     kind_labels: dict[str, Any] = field(default_factory=dict)
+    # Reason key → translated reason, for errors stored as "[key] provider code: message".
+    error_labels: dict[str, Any] = field(default_factory=dict)
 
     def add_reminder_builder(self, kind: str, builder: ReminderBuilder) -> None:
         """Register the builder of one reminder kind."""
@@ -92,6 +94,18 @@ class Notices:
     def kind_label(self, kind: str) -> str:
         """The translated name of an outbox kind (the kind itself only when none was registered)."""
         return str(self.kind_labels.get(kind, kind))
+
+    def add_error_label(self, key: str, label: Any) -> None:
+        """Name a delivery failure reason for people (a lazy translated string)."""
+        self.error_labels[key] = label
+
+    def describe_error(self, error: str | None) -> str:
+        """A stored delivery error with its "[key]" reason translated (the provider's words kept)."""
+        if not error or not error.startswith("["):
+            return error or ""
+        key, _bracket, rest = error[1:].partition("] ")
+        label = self.error_labels.get(key)
+        return f"{label} ({rest})" if label is not None else error
 
     def unnamed_kinds(self) -> list[str]:
         """Outbox kinds with a builder but no name for the outbox page."""

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.models import Channel, OutboxMessage, OutboxStatus
 
 
 def mail_domain() -> str:
@@ -34,6 +34,9 @@ def enqueue(
     activity_id: int | None = None,
     invitation_id: int | None = None,
     dedupe_key: str | None = None,
+    notice_key: str | None = None,
+    notice_kind: str | None = None,
+    person_id: int | None = None,
 ) -> OutboxMessage:
     """Put a message in the outbox (once per dedupe key) and return its row."""
     if dedupe_key is not None:
@@ -42,6 +45,9 @@ def enqueue(
             return existing
     row = OutboxMessage(
         kind=kind,
+        notice_key=notice_key,
+        notice_kind=notice_kind,
+        person_id=person_id,
         recipient=str(message["To"]),
         subject=str(message["Subject"] or "")[:300],
         raw=b"",
@@ -73,6 +79,8 @@ def enqueue_delivery(
     activity_id: int | None = None,
     invitation_id: int | None = None,
     dedupe_key: str | None = None,
+    notice_kind: str | None = None,
+    person_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one non-e-mail delivery (once per dedupe key); an empty body is built at send time."""
     if dedupe_key is not None:
@@ -83,6 +91,8 @@ def enqueue_delivery(
         kind=kind,
         channel=channel,
         notice_key=notice_key,
+        notice_kind=notice_kind,
+        person_id=person_id,
         recipient=recipient[:254],
         subject=subject[:300],
         raw=body,
@@ -100,6 +110,11 @@ def enqueue_delivery(
     row.message_id = outbox_message_id(row)
     db.session.flush()
     return row
+
+
+def notice_key_of(row: OutboxMessage) -> str:
+    """The key of the notice a delivery belongs to (older e-mail rows: their dedupe key)."""
+    return row.notice_key or row.dedupe_key or ""
 
 
 def finalise(row: OutboxMessage, message: EmailMessage, now: datetime) -> None:
@@ -125,6 +140,10 @@ def keep_headers_only(row: OutboxMessage) -> None:
     sent or withdrawn message is never sent again (a manual retry concerns failed ones) — so
     it is purged rather than kept in clear. Subject, recipient and Message-ID stay in the row.
     """
+    if row.channel not in (None, Channel.email.value):
+        # Other channels have no headers to keep: an SMS body holds its short answer link.
+        row.raw = b""
+        return
     head, separator, _body = row.raw.partition(b"\r\n\r\n")
     if separator:
         row.raw = head + separator

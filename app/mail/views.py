@@ -61,6 +61,7 @@ def outbox():
         channel_labels=CHANNEL_LABELS,
         labels=OUTBOX_STATUS_LABELS,
         kind_label=notices().kind_label,
+        describe_error=notices().describe_error,
         statuses=list(OutboxStatus),
         retryable=RETRYABLE,
     )

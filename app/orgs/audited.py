@@ -34,6 +34,7 @@ PERSON = AuditedModel(
         "name": text(_l("Name")),
         "email": text(_l("E-mail")),
         "phone": text(_l("Phone")),
+        "mobile": text(_l("Mobile (SMS)")),
         "title": text(_l("Position")),
         "organisation_id": reference(_l("Organisation"), Organisation),
         "is_contact": flag(_l("Contact person")),

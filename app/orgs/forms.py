@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.core.forms import Form, MultiCheckboxField, strip_filter
+from app.core.inputs import normalise_mobile
 from app.orgs.models import ORG_KIND_LABELS, PARTY_BRANCH_LABELS, OrgKind, PartyBranch
 
 TEXT = [strip_filter]
+
+
+def mainland_mobile(_form, field) -> None:
+    """A mainland China mobile number (1[3-9] and 9 digits; +86 / 86 in front is dropped)."""
+    if field.data and normalise_mobile(field.data) is None:
+        raise ValidationError(_l("Enter a mainland mobile number of 11 digits, e.g. 13800138000."))
 
 
 class OrganisationForm(Form):
@@ -61,6 +76,7 @@ class PersonForm(Form):
         _l("E-mail"), filters=TEXT, validators=[Optional(), Email(), Length(max=254)]
     )
     phone = StringField(_l("Phone"), filters=TEXT, validators=[Optional(), Length(max=40)])
+    mobile = StringField(_l("Mobile (SMS)"), filters=TEXT, validators=[Optional(), Length(max=20), mainland_mobile])
     title = StringField(_l("Position"), filters=TEXT, validators=[Optional(), Length(max=60)])
     organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
     is_contact = BooleanField(_l("Receives the organisation's invitations"), default=True)

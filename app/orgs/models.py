@@ -114,6 +114,8 @@ class Person(db.Model):
     name: Mapped[str] = mapped_column(String(60))
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(40))
+    # A mainland mobile number for SMS notices, stored as its 11 digits (app/core/inputs.py).
+    mobile: Mapped[str | None] = mapped_column(String(11), index=True)
     title: Mapped[str | None] = mapped_column(String(60))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     # Invitations to the organisation reach its contacts.

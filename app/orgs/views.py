@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from app.core.inputs import arg_choice, arg_id
+from app.core.inputs import arg_choice, arg_id, normalise_mobile
 from app.core.offsets import check_offsets
 from app.core.pagination import paginate
 from app.core.permissions import roles_required
@@ -207,6 +207,7 @@ def _save_person(person: Person | None, form: PersonForm) -> Person:
         organisation_id=form.organisation_id.data,
         email=form.email.data,
         phone=form.phone.data,
+        mobile=normalise_mobile(form.mobile.data),
         title=form.title.data,
         is_contact=form.is_contact.data,
         assigned_enterprise_ids=form.assigned_enterprises.data,

@@ -26,8 +26,12 @@ from app.extensions import db
 from app.invitations.models import Answer, Invitation
 from app.invitations.tokens import feedback_until, hash_token, issue_token
 from app.mail.messages import MAIL_LOCALE, text_message
+from app.mail.models import Channel
 from app.mail.notices import notices_of
-from app.mail.services import enqueue
+from app.mail.services import notice_key_of
+from app.notify.models import OUTBOX_NOTICE_KINDS, NoticeKind
+from app.notify.services import deliver
+from app.notify.sms_texts import sms_body
 from app.orgs.models import Person
 from app.problems.models import Problem, ProblemStatus, RatingLink
 from app.problems.reminders import (
@@ -38,6 +42,7 @@ from app.problems.reminders import (
     problem_link,
 )
 from app.problems.signals import problem_assigned
+from app.shortlinks.services import short_url
 
 ASSIGNED = "problem.assigned"
 RESOLVED = "problem.resolved"
@@ -55,10 +60,14 @@ RATING_LINK_DAYS = 30  # default of PROBLEM_RATING_LINK_DAYS
 def _queue(kind: str, problem: Problem, person: Person, subject: str, intro: str, link: str, link_line: str, now: datetime, key: str) -> None:
     lines = [_("Dear %(name)s,", name=person.name), "", intro, *problem_details(problem)]
     lines += ["", link_line, "", _("This message was sent automatically by Linghang.")]
-    message = text_message(person.name, person.email or "", subject, lines, link)
-    # No activity_id on the row: the activity checks at send time (cancelled, started) concern
+    notice_key = f"{kind}:{problem.id}:{key}:{person.id}"
+    # No activity_id on the rows: the activity checks at send time (cancelled, started) concern
     # invitations, not a problem raised at an activity that is long over.
-    enqueue(message, kind=kind, now=now, dedupe_key=f"{kind}:{problem.id}:{key}:{person.id}")
+    deliver(
+        person, OUTBOX_NOTICE_KINDS[kind], outbox_kind=kind, now=now,
+        email=lambda: text_message(person.name, person.email or "", subject, lines, link),
+        notice_key=notice_key, email_dedupe_key=notice_key,
+    )
 
 
 def _step_key(problem: Problem) -> str:
@@ -177,19 +186,38 @@ def outdated(row, now: datetime) -> bool:
     """Send-time check (any time `now`): a problem mail whose news is no longer true (e.g. assigned, then withdrawn
     before delivery; rated before the 办结 mail went out) is withdrawn.
 
-    The problem's id is the second part of the dedupe key `_queue` gives every problem mail.
+    The problem's id is the second part of the notice key `_queue` gives every problem notice.
     """
     if row.kind not in STILL_TRUE:
         return False
-    parts = (row.dedupe_key or "").split(":")
+    parts = notice_key_of(row).split(":")
     problem = db.session.get(Problem, int(parts[1])) if len(parts) == 4 and parts[1].isdigit() else None
     return problem is None or not STILL_TRUE[row.kind](problem)
 
 
+def render_problem_sms(row, now: datetime) -> bytes | None:
+    """The SMS of a problem notice, built when sent: the problem's page, or the rating link, as a short link."""
+    parts = notice_key_of(row).split(":")
+    problem = db.session.get(Problem, int(parts[1])) if len(parts) == 4 and parts[1].isdigit() else None
+    if problem is None:
+        return None
+    days = int(current_app.config.get("PROBLEM_RATING_LINK_DAYS", RATING_LINK_DAYS))
+    if row.kind == RESOLVED:
+        person = db.session.get(Person, row.person_id) if row.person_id else None
+        target = issue_rating_link(problem, person, now).removeprefix(current_app.config["BASE_URL"])
+        kind = NoticeKind.problem_resolved
+    else:
+        target, kind = f"/problems/{problem.id}", NoticeKind.problem_assigned
+    link = short_url(target, expires_at=now + timedelta(days=days), now=now)
+    return sms_body(kind, {"enterprise": problem.enterprise.display_name, "number": str(problem.id), "link": link})
+
+
 def register(app: Flask) -> None:
-    """Declare the problem mails' outbox kinds (built when queued) and their send-time check."""
+    """Declare the problem notices' outbox kinds (mails built when queued, SMS when sent) and their send-time check."""
     registry = notices_of(app)
     for kind in OUTBOX_KINDS:
         registry.add_prebuilt(kind, text_message)
         registry.add_kind_label(kind, OUTBOX_KIND_LABELS[kind])
+    registry.add_channel_renderer(Channel.sms.value, ASSIGNED, render_problem_sms)
+    registry.add_channel_renderer(Channel.sms.value, RESOLVED, render_problem_sms)
     registry.add_send_time_check(outdated)

@@ -23,6 +23,8 @@ from app.invitations.models import Invitation
 from app.invitations.reply_address import reply_address
 from app.invitations.tokens import issue_token
 from app.mail.messages import MAIL_LOCALE, text_message
+from app.notify.models import REMINDER_NOTICE_KINDS
+from app.notify.preferences import unsubscribe_url
 from app.reminders.models import Reminder
 from app.reminders.planning import answer_deadline
 
@@ -54,6 +56,8 @@ def _invitee_mail(reminder: Reminder, now: datetime, compose) -> EmailMessage | 
         return None
     activity, person = invitation.activity, invitation.person
     link = answer_link(invitation, now)
+    kind = REMINDER_NOTICE_KINDS.get(reminder.kind)
+    unsubscribe = unsubscribe_url(person, kind) if kind is not None else None
     with force_locale(MAIL_LOCALE):
         when = format_range(activity.starts_at, activity.ends_at)
         intro, action, subject = compose(activity, when, link)
@@ -69,6 +73,8 @@ def _invitee_mail(reminder: Reminder, now: datetime, compose) -> EmailMessage | 
             "",
             _("This message was sent automatically by Linghang."),
         ]
+        if unsubscribe:
+            lines.append(_("To stop receiving this kind of notice by e-mail: %(link)s", link=unsubscribe))
     message = text_message(person.name, person.email or reminder.email, subject, lines, link)
     _attach_calendar(message, invitation, link, now)
     return message

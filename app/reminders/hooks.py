@@ -23,9 +23,14 @@ from app.events.signals import (
     activity_updated,
 )
 from app.extensions import db
+from app.invitations.models import Invitation
 from app.invitations.signals import answer_changed, invitations_sent
-from app.mail.models import OutboxMessage
+from app.invitations.sms import invitation_sms
+from app.mail.models import Channel, OutboxMessage
 from app.mail.notices import notices, notices_of
+from app.mail.services import notice_key_of
+from app.notify.models import REMINDER_NOTICE_KINDS
+from app.notify.sms_texts import SMS_KINDS
 from app.reminders import emails, planning, sweep
 from app.reminders.models import (
     DEDUPE_PREFIX,
@@ -43,7 +48,7 @@ class MissingReminderBuilder(LookupError):
 
 def reminder_of(row: OutboxMessage) -> Reminder | None:
     """The reminder an outbox row was queued for."""
-    key = row.dedupe_key or ""
+    key = notice_key_of(row)
     if row.kind != OUTBOX_KIND or not key.startswith(DEDUPE_PREFIX):
         return None
     number = key.removeprefix(DEDUPE_PREFIX)
@@ -82,6 +87,18 @@ def render_reminder(row: OutboxMessage, now: datetime) -> EmailMessage | None:
     if builder is None:
         raise MissingReminderBuilder(f"no builder registered for reminder kind {reminder.kind!r}")
     return builder(reminder, now)
+
+
+def render_reminder_sms(row: OutboxMessage, now: datetime) -> bytes | None:
+    """Build a reminder's SMS from the current state (invitation reminders; others have no SMS)."""
+    reminder = reminder_of(row)
+    if reminder is None:
+        return None
+    kind = REMINDER_NOTICE_KINDS.get(reminder.kind)
+    if kind not in SMS_KINDS or reminder.subject_type != SubjectType.invitation.value:
+        raise MissingReminderBuilder(f"no SMS for reminder kind {reminder.kind!r}")
+    invitation = db.session.get(Invitation, reminder.subject_id)
+    return invitation_sms(invitation, kind, now) if invitation is not None else None
 
 
 def outbox_panel() -> str:
@@ -136,6 +153,7 @@ def register(app: Flask) -> None:
     answer_changed.connect(_answer_changed, weak=False)
     registry = notices_of(app)
     registry.add_renderer(OUTBOX_KIND, render_reminder)
+    registry.add_channel_renderer(Channel.sms.value, OUTBOX_KIND, render_reminder_sms)
     registry.add_kind_label(OUTBOX_KIND, lazy_pgettext("outbox kind", "Reminder"))
     registry.add_send_time_check(reminder_withdrawn)
     registry.add_subject_check(SubjectType.invitation.value, planning.invitation_still_wanted)

@@ -30,9 +30,14 @@ from app.core.leases import PassClock, Renewal
 from app.core.types import UTCDateTime
 from app.core.unit_of_work import unit_of_work
 from app.extensions import db
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.models import Channel, OutboxMessage, OutboxStatus
 from app.mail.notices import notices
 from app.mail.services import mail_domain
+from app.notify.models import REMINDER_NOTICE_KINDS
+from app.notify.preferences import sql_default, sql_wants
+from app.notify.services import sms_enabled
+from app.notify.sms_texts import SMS_KINDS
+from app.orgs.models import Person
 from app.reminders.models import DEDUPE_PREFIX, OUTBOX_KIND, Reminder, ReminderStatus, SubjectType
 
 # Short: a pass renews it (every third of it) while it queues, so a dead pass's rows return within it.
@@ -57,6 +62,7 @@ class SweepReport:
 
     claimed: int = 0
     queued: int = 0
+    queued_sms: int = 0
     suppressed: int = 0
     failed: int = 0
 
@@ -125,6 +131,8 @@ def queue_claimed(token: str, now: datetime, claimed: int | None = None) -> Swee
             .execution_options(synchronize_session=False)
         )
         report.suppressed += result.rowcount or 0
+    # The SMS of the same notices first, while the reminders are still claimed (same transaction).
+    report.queued_sms = _queue_sms(mine, now)
     if db.engine.dialect.name == "postgresql":
         report.queued = _queue_postgresql(mine, now)
     else:
@@ -153,8 +161,13 @@ def _link_existing(token: str) -> None:
 
 OUTBOX_COLUMNS = [
     "kind", "recipient", "subject", "raw", "message_id", "dedupe_key", "status", "attempts",
-    "next_attempt_at", "activity_id", "invitation_id", "created_at",
+    "next_attempt_at", "activity_id", "invitation_id", "created_at", "notice_key", "notice_kind", "person_id",
 ]
+
+
+def notice_kind_of(kind_column):
+    """SQL: the notice kind (app/notify/models.py) of a reminder kind."""
+    return case(*[(kind_column == key, literal(value.value)) for key, value in REMINDER_NOTICE_KINDS.items()], else_=None)
 
 
 def _outbox_values(source, now: datetime) -> list:
@@ -174,7 +187,51 @@ def _outbox_values(source, now: datetime) -> list:
         # The invitation, for invitation reminders (the answer link, the organiser's view).
         case((source.subject_type == SubjectType.invitation.value, source.subject_id), else_=None),
         literal(now, UTCDateTime),
+        dedupe,  # the notice: its SMS (below) shares the key
+        notice_kind_of(source.kind),
+        source.person_id,
     ]
+
+
+SMS_COLUMNS = ["channel", *OUTBOX_COLUMNS]
+
+
+def _queue_sms(mine, now: datetime) -> int:
+    """One INSERT … FROM SELECT: the SMS of claimed reminders whose person wants it and has a mobile.
+
+    Built at send time like the e-mail (body empty); dedupe key "reminder-<id>:sms".
+    """
+    sms_kinds = [key for key, value in REMINDER_NOTICE_KINDS.items() if value in SMS_KINDS]
+    if not sms_enabled() or not sms_kinds:
+        return 0
+    notice = literal(DEDUPE_PREFIX) + cast(Reminder.id, String)
+    kind = notice_kind_of(Reminder.kind)
+    sms = Channel.sms.value
+    values = _outbox_values(Reminder, now)
+    values[1] = Person.mobile  # recipient
+    values[4] = literal("<") + notice + literal(f".sms@{mail_domain()}>")  # message id
+    values[5] = notice + literal(":sms")  # dedupe key
+    chosen = (
+        select(literal(sms), *values)
+        .select_from(Reminder)
+        .join(Person, Person.id == Reminder.person_id)
+        .where(
+            mine,
+            Reminder.kind.in_(sms_kinds),
+            Reminder.subject_type == SubjectType.invitation.value,
+            Person.mobile.is_not(None),
+            Person.active.is_(True),
+            sql_wants(Person.id, Person.organisation_id, kind, sms, sql_default(kind, sms)),
+        )
+    )
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    insert = (
+        dialect.insert(OutboxMessage.__table__)
+        .from_select(SMS_COLUMNS, chosen)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return len(db.session.execute(insert).all())
 
 
 def _queue_postgresql(mine, now: datetime) -> int:
@@ -189,7 +246,7 @@ def _queue_postgresql(mine, now: datetime) -> int:
         )
         .returning(
             Reminder.id, Reminder.email, Reminder.activity_id, Reminder.subject_type,
-            Reminder.subject_id, Reminder.outbox_message_id,
+            Reminder.subject_id, Reminder.outbox_message_id, Reminder.kind, Reminder.person_id,
         )
         .cte("done")
     )
@@ -264,6 +321,7 @@ def sweep(now: datetime, batch: int = 1000, lease: timedelta = LEASE) -> SweepRe
             report = queue_claimed(leased.token, now, leased.count)
         total.claimed += report.claimed
         total.queued += report.queued
+        total.queued_sms += report.queued_sms
         total.suppressed += report.suppressed
         if report.claimed < batch:
             return total
