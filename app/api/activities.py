@@ -15,6 +15,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request
+from flask_smorest import Blueprint
 from flask_login import current_user
 from sqlalchemy import Select
 from werkzeug.datastructures import MultiDict
@@ -135,6 +136,25 @@ class CancelSchema(Strict):
     reason = Text(max_length=500, required=True, metadata={"description": "Shown to invitees"})
 
 
+ONE = "#/paths/~1api~1v1~1activities~1{activity_id}"
+NEXT_STEPS = {
+    "read": (f"{ONE}/get", {}),
+    "update": (f"{ONE}/patch", {"header.If-Match": "$response.header.ETag"}),
+    "publish": (f"{ONE}~1publish/post", {}),
+    "reschedule": (f"{ONE}~1reschedule/post", {}),
+    "cancel": (f"{ONE}~1cancel/post", {}),
+    "invitations": (f"{ONE}~1invitations/get", {}),
+}
+
+
+def links(status: int):
+    """OpenAPI links from an answer carrying an activity to what can be done with it next."""
+    return Blueprint.doc(responses={status: {"links": {
+        name: {"operationRef": ref, "parameters": {"activity_id": "$response.body#/id", **extra}}
+        for name, (ref, extra) in NEXT_STEPS.items()
+    }}})
+
+
 def _shown(activity: Activity, warnings: list[str] | None = None) -> dict[str, Any]:
     shown = {name: getattr(activity, name) for name in ActivitySchema().fields if hasattr(activity, name)}
     shown["cohost_ids"] = sorted(o.id for o in activity.cohosts)
@@ -208,6 +228,7 @@ def activities(args: dict[str, Any]):
 @bp.etag
 @bp.response(200, ActivitySchema)
 @documented(404)
+@links(200)
 def activity(activity_id: int):
     """One activity the key may see."""
     found = visible_activity_or_404(current_user, activity_id)
@@ -220,6 +241,7 @@ def activity(activity_id: int):
 @bp.arguments(ActivityCreateSchema)
 @bp.response(201, ActivitySchema)
 @documented(415, 422)
+@links(201)
 def activity_create(values: dict[str, Any]):
     """Create a draft (or publish it at once), with the same checks as the activity form."""
     edit = ActivityEdit(
