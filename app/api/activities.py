@@ -15,8 +15,8 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
 from flask_login import current_user
+from flask_smorest import Blueprint
 from sqlalchemy import Select
 from werkzeug.datastructures import MultiDict
 
