@@ -275,3 +275,47 @@ def test_times_in_answers_carry_their_offset(app, client, committee):
     shown = client.get(f"/api/v1/activities/{activity.id}", headers=bearer(key)).json
     assert datetime.fromisoformat(shown["starts_at"]) == start
     assert datetime.fromisoformat(shown["ends_at"]) - start == timedelta(hours=2)
+
+
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+def test_the_limit_is_shared_by_every_process_through_redis(tmp_path):
+    """Two app instances (two processes in production) on one Redis count one key's requests together."""
+    import uuid
+
+    import redis
+
+    from tests.conftest import build_app, unavailable
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as error:
+        unavailable(f"Redis is not answering at {REDIS_URL}: {error}")
+    prefix = f"linghang-test-{uuid.uuid4().hex}"
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    apps = [build_app(url, tmp_path / f"instance{n}", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+            for n in range(2)]
+    with apps[0].app_context():
+        key = make_key(f.organisation(OrgKind.committee))
+        db.session.remove()
+    clients = [flask_app.test_client() for flask_app in apps]
+    statuses = [clients[n % 2].get("/api/v1/venues", headers=bearer(key)).status_code for n in range(60)]
+    assert statuses == [200] * 60
+    for client in clients:
+        refused = client.get("/api/v1/venues", headers=bearer(key))
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    stored = redis.Redis.from_url(REDIS_URL)
+    keys = list(stored.scan_iter(f"*{prefix}*"))
+    assert keys, "the Redis storage was not used"
+    stored.delete(*keys)
+
+
+def test_a_deactivated_organisations_keys_stop_working(app, client):
+    enterprise = f.organisation(OrgKind.enterprise)
+    key = make_key(enterprise)
+    assert client.get("/api/v1/venues", headers=bearer(key)).status_code == 200
+    enterprise.active = False
+    db.session.commit()
+    response = client.get("/api/v1/venues", headers=bearer(key))
+    assert (response.status_code, response.json["code"]) == (401, "key_revoked")

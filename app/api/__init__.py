@@ -22,10 +22,9 @@ from app.api.orgs import bp as orgs_bp
 from app.api.themes import bp as themes_bp
 from app.api.views import bp as keys_bp
 from app.extensions import csrf
+from app.main.errors import API_ERRORS
 
 API_EXTENSION = "linghang_api"
-# app/main/errors.py answers errors of /api/ requests with what this key's function returns.
-ERRORS_EXTENSION = "api_errors"
 
 
 def register(app: Flask) -> LinghangApi:
@@ -34,7 +33,7 @@ def register(app: Flask) -> LinghangApi:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = make_api(app)
     app.extensions[API_EXTENSION] = api
-    app.extensions[ERRORS_EXTENSION] = problem_for
+    app.extensions[API_ERRORS] = problem_for  # app/main/errors.py hands /api/ errors to it
     description = app.view_functions["api-docs.openapi_json"]  # flask-smorest's (a bound method)
 
     def openapi_json():
