@@ -96,5 +96,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(served_api, t
         cwd=tmp_path,
     )
     output = result.stdout + result.stderr
+    print(output[-4000:])  # the summary (phases, operations, examples), shown with -s or -rA
     assert result.returncode == 0, output[-20000:]
     assert "No issues found" in output or "passed" in output, output[-5000:]
