@@ -16,7 +16,8 @@ def test_404_page_in_chinese_and_english(client, app):
 def test_api_errors_are_json(client, app):
     response = client.get("/api/nothing")
     assert response.status_code == 404
-    assert response.get_json()["error"] == 404
+    assert response.content_type == "application/problem+json"  # RFC 9457, see tests/test_api.py
+    assert (response.get_json()["status"], response.get_json()["code"]) == (404, "not_found")
 
 
 def test_healthz_reports_the_database(client, app):
