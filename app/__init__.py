@@ -84,12 +84,14 @@ def register_features(app: Flask) -> None:
     from app.problems.notices import register as register_problem_notices
     from app.problems.reminders import register as register_problem_reminders
     from app.reminders.hooks import register as register_reminders
+    from app.webhooks.wiring import register as register_webhooks
 
     init_notices(app)
     register_invitations(app)
     register_reminders(app)
     register_problem_reminders(app)
     register_problem_notices(app)
+    register_webhooks(app)
     register_audited_models(app)
 
 
@@ -103,9 +105,12 @@ def register_audited_models(app: Flask) -> None:
     from app.mail.audited import AUDITED as MAIL
     from app.orgs.audited import AUDITED as ORGS
     from app.problems.audited import AUDITED as PROBLEMS
+    from app.webhooks.audited import AUDITED as WEBHOOKS
     from app.workcal.audited import AUDITED as WORKCAL
 
-    register_audited(app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WORKCAL])
+    register_audited(
+        app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WEBHOOKS, *WORKCAL]
+    )
 
 
 def check_notices(app: Flask) -> None:
@@ -140,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     from app.orgs.views import bp as orgs_bp
     from app.problems.views import bp as problems_bp
     from app.stats.views import bp as stats_bp
+    from app.webhooks.views import bp as webhooks_bp
     from app.workcal.views import bp as workcal_bp
 
     for blueprint in (
@@ -153,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
         calendar_bp,
         problems_bp,
         stats_bp,
+        webhooks_bp,
         workcal_bp,
     ):
         app.register_blueprint(blueprint)

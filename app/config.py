@@ -93,6 +93,8 @@ class Config:
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
         self.MAIL_MAX_ATTEMPTS = env_number("MAIL_MAX_ATTEMPTS", "8")
+        # Seconds a webhook receiver has to answer one delivery (app/webhooks/sender.py).
+        self.WEBHOOK_TIMEOUT = env_number("WEBHOOK_TIMEOUT", "10", float)
         # Reminders and the scheduler process (see README "Scheduler").
         self.SCHEDULER_INTERVAL_SECONDS = env_number("SCHEDULER_INTERVAL_SECONDS", "30", float)
         self.SCHEDULER_STANDBY_POLL_SECONDS = env_number("SCHEDULER_STANDBY_POLL_SECONDS", "2", float)
@@ -153,6 +155,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "DATABASE_POOL_TIMEOUT": (1, 600),
     "MAIL_PORT": (1, 65535),
     "MAIL_MAX_ATTEMPTS": (1, 100),
+    "WEBHOOK_TIMEOUT": (0.1, 120),
     "SCHEDULER_INTERVAL_SECONDS": (0.1, 86400),
     "SCHEDULER_STANDBY_POLL_SECONDS": (0.1, 3600),
     "SCHEDULER_PLAN_EVERY_SECONDS": (1, 86400 * 7),

@@ -17,6 +17,7 @@ from app.problems.models import (
     ProblemStep,
 )
 from app.reminders.models import Reminder
+from app.webhooks.models import WebhookEndpoint
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "SavedListEntry",
     "User",
     "Venue",
+    "WebhookEndpoint",
 ]

@@ -35,6 +35,7 @@ from app.problems.models import (
 from app.problems.notices import notify_assigned, notify_resolved
 from app.problems.queries import problem_visibility
 from app.problems.reminders import plan_problem
+from app.problems.signals import problem_stepped
 
 S = ProblemStatus
 
@@ -187,6 +188,7 @@ def add_step(
     db.session.flush()
     record(problem, action, {"status": [before, problem.status], **(changes or {})}, note=(note or "")[:500] or None, now=now)
     plan_problem(problem, now)
+    problem_stepped.send(problem, now=now, step=step)
     return step
 
 
