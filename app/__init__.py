@@ -34,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
         check_notices,
         register_inputs,
         register_blueprints,
+        register_api,
         register_security,
         register_unit_of_work,
         register_template_helpers,
@@ -97,6 +98,7 @@ def register_features(app: Flask) -> None:
 
 def register_audited_models(app: Flask) -> None:
     """Declare what the audit log records of each kind of record (app/audit/subjects.py)."""
+    from app.api.audited import AUDITED as API_KEYS
     from app.audit.subjects import register_audited
     from app.auth.audited import AUDITED as ACCOUNTS
     from app.events.audited import AUDITED as ACTIVITIES
@@ -109,7 +111,8 @@ def register_audited_models(app: Flask) -> None:
     from app.workcal.audited import AUDITED as WORKCAL
 
     register_audited(
-        app, [*ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WEBHOOKS, *WORKCAL]
+        app,
+        [*API_KEYS, *ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *WEBHOOKS, *WORKCAL],
     )
 
 
@@ -163,6 +166,13 @@ def register_blueprints(app: Flask) -> None:
         workcal_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_api(app: Flask) -> None:
+    """Mount the JSON API at /api/v1/ (before the unit of work wraps every view)."""
+    from app.api import register
+
+    register(app)
 
 
 def register_security(app: Flask) -> None:

@@ -128,6 +128,8 @@ class Config:
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "linghang")
         self.LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes")
         self.LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "60 per minute")
+        # Requests per API key (app/api/auth.py), counted in RATELIMIT_STORAGE_URI.
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "60 per minute")
         self.PHOTOS_PER_ACTIVITY = env_number("PHOTOS_PER_ACTIVITY", "60")
         # How many reverse proxies (nginx …) stand in front of the app and set X-Forwarded-For.
         self.PROXY_COUNT = env_number("PROXY_COUNT", "0")
@@ -202,7 +204,7 @@ def check_config(settings: Mapping[str, object]) -> None:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DISPLAY_TIMEZONE must be a time zone such as Asia/Shanghai, not {zone!r}") from None
-    for name in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
+    for name in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT", "API_RATE_LIMIT"):
         try:
             if not parse_many(str(settings[name])):
                 raise ValueError(name)

@@ -1,5 +1,6 @@
 """Imports every feature's models, so that metadata and Alembic see all tables."""
 
+from app.api.models import ApiKey
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
@@ -22,6 +23,7 @@ from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
     "ActivityFeedback",
+    "ApiKey",
     "ActivityPhoto",
     "ActivityRecord",
     "FollowUp",

@@ -12,7 +12,8 @@ from app.core.clock import utcnow
 from app.core.types import UTCDateTime
 from app.extensions import db
 
-if TYPE_CHECKING:  # the account model is resolved by name: auth depends on audit, not back
+if TYPE_CHECKING:  # resolved by name: auth and api depend on audit, not back
+    from app.api.models import ApiKey
     from app.auth.models import User
 
 
@@ -32,4 +33,8 @@ class AuditEntry(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(String(500))
 
+    # A change made through the API: the key it was made with (no account stands behind a key).
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
+
     actor: Mapped[User | None] = relationship("User")
+    api_key: Mapped[ApiKey | None] = relationship("ApiKey")

@@ -58,6 +58,14 @@ def current_actor_id() -> int | None:
         return None
 
 
+def current_api_key_id() -> int | None:
+    """The API key of this request (app/api/principal.py), None for the pages, CLI and scheduler."""
+    try:
+        return getattr(current_user, "api_key_id", None) if current_user else None
+    except RuntimeError:  # outside a request
+        return None
+
+
 def record(
     entity: Any,
     action: str,
@@ -75,6 +83,7 @@ def record(
     entry = AuditEntry(
         at=now or utcnow(),
         actor_id=actor_id if actor_id is not None else current_actor_id(),
+        api_key_id=current_api_key_id(),
         action=action,
         entity_type=entity.__tablename__,
         entity_id=entity.id,

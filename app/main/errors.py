@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, flash, jsonify, redirect, render_template, request
+from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -28,6 +28,18 @@ def _messages() -> dict[int, str]:
         413: _("The file is too large."),
         500: _("Something went wrong on our side. The error was logged; please try again later."),
     }
+
+
+# The API's error renderer (app/api/errors.py), registered by create_app's register_api step.
+API_ERRORS = "api_errors"
+
+
+def api_answer(error: BaseException):
+    """Under /api/ the API answers every error itself (problem+json); None elsewhere."""
+    renderer = current_app.extensions.get(API_ERRORS)
+    if renderer is not None and request.path.startswith("/api/"):
+        return renderer(error)
+    return None
 
 
 def render_error(code: int, message: str | None = None):
@@ -79,11 +91,17 @@ def database_unavailable(app: Flask, error: Exception) -> Response:
 def init_error_handlers(app: Flask) -> None:
     """Register the handlers for HTTP errors, CSRF failures and unexpected exceptions."""
 
-    @app.errorhandler(CSRFError)
+    def answered(handler):
+        # Each handler lets the API answer its own requests first.
+        def handle(error):
+            response = api_answer(error)
+            return response if response is not None else handler(error)
+
+        return handle
+
     def csrf_error(error: CSRFError):
         return render_error(400, _("The form expired. Please reload the page and try again."))
 
-    @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
@@ -92,24 +110,25 @@ def init_error_handlers(app: Flask) -> None:
             description = error.linghang_message
         return render_error(error.code, description)
 
-    @app.errorhandler(ConcurrentChange)
     def concurrent_change(failure: ConcurrentChange):
         return refusal(failure, 409)
 
-    @app.errorhandler(ValidationFailed)
     def validation_failed(failure: ValidationFailed):
         return refusal(failure, 400)
 
-    @app.errorhandler(StaleDataError)
     def stale_data(error: StaleDataError):
         db.session.rollback()
         return refusal(ConcurrentChange(_messages()[409]), 409)
 
-    for outage in (OperationalError, DisconnectionError, PoolTimeout):
-        app.register_error_handler(outage, lambda error: database_unavailable(app, error))
-
-    @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
         return render_error(InternalServerError.code)
+
+    for kind, handler in (
+        (CSRFError, csrf_error), (HTTPException, http_error), (ConcurrentChange, concurrent_change),
+        (ValidationFailed, validation_failed), (StaleDataError, stale_data), (Exception, unexpected_error),
+    ):
+        app.register_error_handler(kind, answered(handler))
+    for outage in (OperationalError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(outage, answered(lambda error: database_unavailable(app, error)))
