@@ -356,4 +356,6 @@ def take_step(user: User, action: str, problem: Problem, *, now: datetime, seen:
     if not allowed(user, action, problem):
         # It was allowed on the page: the problem has moved to another department meanwhile.
         raise handled_elsewhere()
-    return STEPS[action](problem, user.person, now=now, seen=seen, **fields)
+    # An API key (app/api/principal.py) has no person behind it: the step names no actor and
+    # its audit entry names the key.
+    return STEPS[action](problem, getattr(user, "person", None), now=now, seen=seen, **fields)

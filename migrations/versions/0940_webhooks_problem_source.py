@@ -1,7 +1,7 @@
 """webhook endpoints; where a problem came in (source)
 
 Revision ID: 0940
-Revises: 0860
+Revises: 0860, 0890
 Create Date: 2026-11-30 11:00:00
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0940'
-down_revision = '0860'
+down_revision = ('0860', '0890')  # joins the outbox channels and the API keys' branch
 branch_labels = None
 depends_on = None
 
