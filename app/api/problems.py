@@ -12,6 +12,7 @@ else moved the problem since it was read.
 from __future__ import annotations
 
 import warnings
+from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
@@ -82,7 +83,8 @@ class LedgerProblemSchema(Strict):
     resolved_on = ma.fields.Date(required=True, allow_none=True)
     satisfaction = ma.fields.Enum(Satisfaction, by_value=True, required=True, allow_none=True)
     feedback = ma.fields.String(required=True, allow_none=True)
-    loan_amount_wan = ma.fields.Decimal(as_string=True, required=True, allow_none=True)
+    loan_amount_wan = ma.fields.String(required=True, allow_none=True,
+                                       metadata={"description": "10,000 yuan, as a decimal string (e.g. \"120.50\")"})
     days_before = ma.fields.Integer(required=True, allow_none=True)
     days_after = ma.fields.Integer(required=True, allow_none=True)
     raised_at = ma.fields.AwareDateTime(required=True)
@@ -157,8 +159,8 @@ class ProblemReasonSchema(Strict):
 
 class ProblemResolveSchema(Strict):
     resolution = Text(max_length=5000, multiline=True, required=True)
-    loan_amount_wan = ma.fields.Decimal(allow_none=True, places=2, as_string=True,
-                                        validate=ma.validate.Range(min=0, max=10**11))
+    loan_amount_wan = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=0, max=10**11),
+                                        metadata={"description": "Loan facilitated, in 10,000 yuan"})
     days_before = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=3650))
     days_after = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=3650))
 
@@ -290,6 +292,11 @@ def _declare(action: str, path: str, schema: type[ma.Schema], summary: str, fiel
     bp.route(f"/problems/<id:problem_id>/{path}", methods=["POST"], endpoint=f"problem_{action}")(decorated)
 
 
+def _money(value: float | None) -> Decimal | None:
+    """A JSON number of 10,000 yuan as the ledger's two-decimal amount."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 def _get(*names: str):
     return lambda values: {name: values.get(name) for name in names}
 
@@ -301,7 +308,8 @@ STEPS = [
      _get("department_id", "deadline", "reason")),
     ("start", "start", ProblemNoteSchema, "办理中: the department starts work.", _get("note")),
     ("resolve", "resolve", ProblemResolveSchema, "办结: how it was resolved; money and time saved where they apply.",
-     _get("resolution", "loan_amount_wan", "days_before", "days_after")),
+     lambda values: {**_get("resolution", "days_before", "days_after")(values),
+                     "loan_amount_wan": _money(values.get("loan_amount_wan"))}),
     ("return", "return", ProblemReasonSchema, "退回: not the department's remit, with the reason.", _get("reason")),
     ("close", "close", ProblemNoteSchema, "销号: close out after the enterprise said it is satisfied.", _get("note")),
     ("reopen", "reopen", ProblemReasonSchema, "重办: the enterprise is not satisfied; worked on again.", _get("reason")),

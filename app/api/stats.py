@@ -54,7 +54,7 @@ class FiguresSchema(Strict):
     satisfaction_rate = ma.fields.Float(required=True, allow_none=True)
     overdue = ma.fields.Integer(required=True)
     enterprises = ma.fields.Integer(required=True)
-    loans_wan = ma.fields.Decimal(as_string=True, required=True, metadata={"description": "10,000 yuan"})
+    loans_wan = ma.fields.String(required=True, metadata={"description": "10,000 yuan, as a decimal string"})
     loan_enterprises = ma.fields.Integer(required=True)
     disputes_mediated = ma.fields.Integer(required=True)
     activities_held = ma.fields.Integer(required=True)
