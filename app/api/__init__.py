@@ -22,6 +22,7 @@ from app.api.meta import docs_bp, meta_bp
 from app.api.orgs import bp as orgs_bp
 from app.api.problems import bp as problems_bp
 from app.api.stats import bp as stats_bp
+from app.api.themes import bp as themes_bp
 from app.api.views import bp as keys_bp
 from app.extensions import csrf
 
@@ -44,7 +45,9 @@ def register(app: Flask) -> LinghangApi:
         return description()
 
     app.view_functions["api-docs.openapi_json"] = open_to_all(openapi_json)
-    for blueprint in (meta_bp, orgs_bp, activities_bp, invitations_bp, problems_bp, stats_bp, feeds_bp):
+    for blueprint in (
+        meta_bp, orgs_bp, themes_bp, activities_bp, invitations_bp, problems_bp, stats_bp, feeds_bp,
+    ):
         csrf.exempt(blueprint)  # keys, not cookies: nothing to forge
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_bp)

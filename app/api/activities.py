@@ -23,7 +23,7 @@ from app.api.errors import ApiError
 from app.api.framework import LinghangBlueprint, Strict, documented
 from app.api.models import Scope
 from app.api.pagination import Keyset, PageArgs, page, page_of
-from app.api.schemas import Id, Moment, Text
+from app.api.schemas import Day, Id, Moment, QueryId, Text, Whole
 from app.core.clock import local_to_utc, utcnow
 from app.core.errors import ConcurrentChange
 from app.core.roles import Role
@@ -74,15 +74,15 @@ class ActivitySchema(Strict):
 
 
 class ActivityArgs(PageArgs):
-    period_from = ma.fields.Date(data_key="from", load_default=None,
+    period_from = Day(data_key="from", load_default=None,
                                  metadata={"description": "Activities ending on or after this day (local)"})
-    period_to = ma.fields.Date(data_key="to", load_default=None,
+    period_to = Day(data_key="to", load_default=None,
                                metadata={"description": "Activities starting on or before this day (local)"})
     kind = ma.fields.Enum(ActivityKind, by_value=True, load_default=None)
     status = ma.fields.Enum(ActivityStatus, by_value=True, load_default=None)
-    alliance = Id(load_default=None)
-    organisation = Id(load_default=None, metadata={"description": "Hosting, co-hosting or visited"})
-    theme = Id(load_default=None)
+    alliance = QueryId(load_default=None)
+    organisation = QueryId(load_default=None, metadata={"description": "Hosting, co-hosting or visited"})
+    theme = QueryId(load_default=None)
 
 
 class ActivityWriteSchema(Strict):
@@ -102,7 +102,7 @@ class ActivityWriteSchema(Strict):
     location_note = Text(max_length=200, allow_none=True)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
-    capacity = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=1, max=100_000))
+    capacity = Whole(allow_none=True, validate=ma.validate.Range(min=1, max=100_000))
     reminder_offsets = Text(max_length=200, allow_none=True)
     answer_deadline = Moment(allow_none=True)
     override_reason = Text(max_length=500, allow_none=True,
@@ -131,7 +131,7 @@ class RescheduleSchema(Strict):
 
 
 class CancelSchema(Strict):
-    reason = Text(max_length=500, required=True, validate=[ma.validate.Length(min=1)])
+    reason = Text(max_length=500, required=True, metadata={"description": "Shown to invitees"})
 
 
 def _shown(activity: Activity, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -250,7 +250,7 @@ def activity_update(values: dict[str, Any], activity_id: int):
 @requires(Scope.activities_write, *organisers)
 @bp.etag
 @bp.response(200, ActivitySchema)
-@documented(404, 409, 412, 422)
+@documented(404, 409, 412, 415, 422)
 def activity_publish(activity_id: int):
     """Publish a draft; the warnings name invitees who are busy at that time."""
     found = visible_activity_or_404(current_user, activity_id)

@@ -22,6 +22,7 @@ from limits import parse
 from app.api.errors import ApiError, problem
 from app.api.framework import keyed
 from app.api.keys import USE_RECORD_INTERVAL, find_key, note_use
+from app.api.models import ApiKey
 from app.api.principal import ApiPrincipal
 from app.core.clock import utcnow
 from app.core.permissions import PUBLIC_ATTR, ROLES_ATTR
@@ -50,7 +51,7 @@ def requires(scope: str, *roles: Role) -> Callable[[Callable[..., Any]], Callabl
         setattr(checked, SCOPE_ATTR, scope)
         # The pages' default-deny check lets it through once `authenticate` found the key.
         setattr(checked, ROLES_ATTR, roles or tuple(Role))
-        return keyed(checked)
+        return keyed(str(scope))(checked)
 
     return decorator
 
@@ -73,10 +74,11 @@ def _presented_key() -> str | None:
     return key.strip()
 
 
-def _rate_limited(key_id: int) -> Response | None:
+def _rate_limited(key: ApiKey) -> Response | None:
     """Count the request; a 429 with Retry-After when the key is over API_RATE_LIMIT."""
     item = parse(current_app.config["API_RATE_LIMIT"])
-    identity = (current_app.config["RATELIMIT_KEY_PREFIX"], "api-key", str(key_id))
+    # By the key's hash, not its id: ids are reused when a test database is emptied.
+    identity = (current_app.config["RATELIMIT_KEY_PREFIX"], "api-key", key.secret_hash)
     limiter = current_app.extensions[LIMITER]
     try:
         strategy = limiter.limiter
@@ -108,7 +110,17 @@ def authenticate() -> Response | None:
     g.api_key_id = key.id
     g.api_key_stale_use = key.last_used_at is None or key.last_used_at < utcnow() - USE_RECORD_INTERVAL
     setattr(g, LOGIN_USER, ApiPrincipal.of(key))
-    return _rate_limited(key.id)
+    return _rate_limited(key) or _unsupported_body()
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _unsupported_body() -> Response | None:
+    """A body that is not JSON gets 415 (and not 400 for every field it seems to lack)."""
+    if request.method in BODY_METHODS and (request.content_length or request.data) and not request.is_json:
+        return problem("unsupported_media_type")
+    return None
 
 
 def record_use(response: Response) -> Response:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app.api.messages import translated
 from app.core.errors import ConcurrentChange, ValidationFailed
 from app.extensions import db
 
@@ -81,11 +82,14 @@ CODE_FOR_STATUS = {
 class ApiError(Exception):
     """An error the API answers with a given code (and optionally its own message and headers)."""
 
-    def __init__(self, code: str, detail: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, code: str, detail: str | None = None, headers: dict[str, str] | None = None, field: str | None = None
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.detail = detail
         self.headers = headers or {}
+        self.field = field
 
 
 def problem(code: str, detail: str | None = None, *, errors: list[dict] | None = None,
@@ -105,7 +109,7 @@ def problem(code: str, detail: str | None = None, *, errors: list[dict] | None =
     response.headers["Cache-Control"] = "no-store"
     locale = get_locale()
     if locale is not None:
-        response.headers["Content-Language"] = str(locale).replace("_", "-")
+        response.headers["Content-Language"] = "-".join(filter(None, (locale.language, locale.territory)))
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -121,9 +125,9 @@ def _field_errors(messages: Any) -> list[dict]:
                 walk(location, [*path, str(key)], inner)
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             for message in value:
-                found.append({"location": location, "field": ".".join(path) or None, "message": message})
+                found.append({"location": location, "field": ".".join(path) or None, "message": translated(message)})
         else:
-            found.append({"location": location, "field": ".".join(path) or None, "message": str(value)})
+            found.append({"location": location, "field": ".".join(path) or None, "message": translated(str(value))})
 
     for location, fields in (messages or {}).items():
         walk(str(location), [], fields)
@@ -148,10 +152,13 @@ def _http_problem(error: HTTPException) -> Response:
 def problem_for(error: BaseException) -> Response:
     """The problem answering an error raised while serving an /api/ request."""
     if isinstance(error, ApiError):
-        return problem(error.code, error.detail, headers=error.headers)
+        errors = [{"location": "json", "field": error.field, "message": error.detail}] if error.field else None
+        return problem(error.code, error.detail, headers=error.headers, errors=errors)
     if isinstance(error, CSRFError):  # the API is exempt; kept for completeness
         return problem("invalid_request", error.description)
     if isinstance(error, HTTPException):
+        if error.code is not None and error.code < 400:  # 304 Not Modified and the like
+            return error.get_response()
         return _http_problem(error)
     if isinstance(error, StaleDataError):
         db.session.rollback()

@@ -113,6 +113,10 @@ def documented(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., A
     return Blueprint.doc(responses={status: http.HTTPStatus(status).name for status in statuses})
 
 
-def keyed(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Document that an operation needs a key: the security requirement and 401/403/429."""
-    return Blueprint.doc(security=[{"apiKey": []}], responses=dict(KEY_ERRORS))(view)
+def keyed(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document that an operation needs a key with a scope (OpenAPI 3.1 lets a bearer requirement
+    name it) and may answer 401/403/429."""
+    return Blueprint.doc(
+        security=[{"apiKey": [scope]}], responses=dict(KEY_ERRORS),
+        **{"x-scope": scope},
+    )

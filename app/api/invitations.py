@@ -19,7 +19,7 @@ from app.api.errors import ApiError
 from app.api.framework import LinghangBlueprint, Strict, documented
 from app.api.models import Scope
 from app.api.pagination import Keyset, PageArgs, page, page_of
-from app.api.schemas import Text
+from app.api.schemas import Text, Whole
 from app.core.clock import utcnow
 from app.events.models import ActivityStatus
 from app.events.queries import visible_activity_or_404
@@ -52,7 +52,7 @@ class InvitationSchema(Strict):
 class AnswerSchema(Strict):
     answer = ma.fields.Enum(Answer, by_value=True, required=True,
                             metadata={"description": "accepted, declined or tentative"})
-    seats = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=1000),
+    seats = Whole(allow_none=True, validate=ma.validate.Range(min=0, max=1000),
                               metadata={"description": "People coming (accepted only)"})
     names = Text(max_length=500, allow_none=True)
     note = Text(max_length=2000, multiline=True, allow_none=True)

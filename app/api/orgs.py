@@ -18,6 +18,7 @@ from app.api.errors import ApiError
 from app.api.framework import LinghangBlueprint, Strict, documented
 from app.api.models import Scope
 from app.api.pagination import Keyset, PageArgs, page, page_of
+from app.api.schemas import QueryId
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind, PartyBranch, Person, Venue
 
@@ -58,7 +59,7 @@ class PersonSchema(Strict):
 
 
 class PersonArgs(PageArgs):
-    organisation = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    organisation = QueryId(load_default=None)
 
 
 class VenueSchema(Strict):
