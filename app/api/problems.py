@@ -25,10 +25,9 @@ from app.api.errors import ApiError
 from app.api.framework import LinghangBlueprint, Strict, documented
 from app.api.models import Scope
 from app.api.pagination import Keyset, PageArgs, page, page_of
-from app.api.schemas import Id, Text
+from app.api.schemas import Day, Id, QueryId, Text, Whole
 from app.core.clock import local_today, utcnow
 from app.core.errors import ConcurrentChange, ValidationFailed
-from app.core.inputs import INT_MAX
 from app.core.roles import Role
 from app.events.queries import visible_activity_or_404
 from app.extensions import db
@@ -51,10 +50,6 @@ bp = LinghangBlueprint(
 NEWEST_FIRST = Keyset("problems", Problem.raised_at, Problem.id, descending=True)
 
 
-
-def QueryId(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - reads as a field type
-    """A row id in the query string, where every value is text."""
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT_MAX), **kwargs)
 
 class LedgerStepSchema(Strict):
     id = ma.fields.Integer(required=True)
@@ -102,8 +97,8 @@ class LedgerProblemDetailSchema(LedgerProblemSchema):
 class LedgerArgs(PageArgs):
     """The ledger's filters, by the names the ledger page uses."""
 
-    start = ma.fields.Date(load_default=None, metadata={"description": "Raised on or after this day (local)"})
-    end = ma.fields.Date(load_default=None, metadata={"description": "Raised on or before this day (local)"})
+    start = Day(load_default=None, metadata={"description": "Raised on or after this day (local)"})
+    end = Day(load_default=None, metadata={"description": "Raised on or before this day (local)"})
     alliance = QueryId(load_default=None)
     department = QueryId(load_default=None)
     theme = QueryId(load_default=None)
@@ -139,13 +134,13 @@ def _reason() -> Text:
 
 class ProblemAssignSchema(Strict):
     department_id = Id(required=True)
-    deadline = ma.fields.Date(allow_none=True, metadata={"description": "Default: the category's working days"})
+    deadline = Day(allow_none=True, metadata={"description": "Default: the category's working days"})
     note = _note()
 
 
 class ProblemReassignSchema(Strict):
     department_id = Id(required=True)
-    deadline = ma.fields.Date(allow_none=True)
+    deadline = Day(allow_none=True)
     reason = _reason()
 
 
@@ -161,12 +156,12 @@ class ProblemResolveSchema(Strict):
     resolution = Text(max_length=5000, multiline=True, required=True)
     loan_amount_wan = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=0, max=10**11),
                                         metadata={"description": "Loan facilitated, in 10,000 yuan"})
-    days_before = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=3650))
-    days_after = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=3650))
+    days_before = Whole(allow_none=True, validate=ma.validate.Range(min=0, max=3650))
+    days_after = Whole(allow_none=True, validate=ma.validate.Range(min=0, max=3650))
 
 
 class ProblemExtensionSchema(Strict):
-    until = ma.fields.Date(required=True)
+    until = Day(required=True)
     reason = _reason()
 
 

@@ -15,7 +15,7 @@ from flask_login import current_user
 from app.api.auth import requires
 from app.api.framework import LinghangBlueprint, Strict, documented
 from app.api.models import Scope
-from app.api.problems import QueryId
+from app.api.schemas import Day, QueryId
 from app.core.clock import local_today, utcnow
 from app.problems.models import ProblemCategory
 from app.stats import services
@@ -33,8 +33,8 @@ class DashboardArgs(Strict):
     year = ma.fields.Integer(strict=False, load_default=None, validate=ma.validate.Range(min=2000, max=2100),
                              metadata={"description": "The calendar year (default: this one) when no start or end is given"})
     all = ma.fields.Boolean(load_default=False, metadata={"description": "Every year, when no start or end is given"})
-    start = ma.fields.Date(load_default=None, metadata={"description": "Problems raised on or after this day (local)"})
-    end = ma.fields.Date(load_default=None, metadata={"description": "Problems raised on or before this day (local)"})
+    start = Day(load_default=None, metadata={"description": "Problems raised on or after this day (local)"})
+    end = Day(load_default=None, metadata={"description": "Problems raised on or before this day (local)"})
     alliance = QueryId(load_default=None)
     department = QueryId(load_default=None)
     theme = QueryId(load_default=None)
