@@ -18,10 +18,11 @@ from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, and_, or_
 from webargs.flaskparser import abort
 
 from app.api.framework import Strict
+from app.core.types import UTCDateTime
 from app.extensions import db
 
 DEFAULT_LIMIT = 25
@@ -75,8 +76,11 @@ class Keyset:
 
     def after(self, statement: Select, value: Any, last_id: int) -> Select:
         """The rows after (value, last_id) in this order."""
-        here = tuple_(self.column, self.id_column)
-        return statement.where(here < tuple_(value, last_id) if self.descending else here > tuple_(value, last_id))
+        # Spelled out rather than as a row-value comparison: compared with the column itself, the
+        # value goes through the column's type (UTC times are stored differently on SQLite).
+        if self.descending:
+            return statement.where(or_(self.column < value, and_(self.column == value, self.id_column < last_id)))
+        return statement.where(or_(self.column > value, and_(self.column == value, self.id_column > last_id)))
 
 
 def _plain(value: Any) -> Any:
@@ -102,7 +106,7 @@ def decode_cursor(keyset: Keyset, cursor: str) -> tuple[Any, int]:
         _refuse_cursor()
     if name != keyset.name or not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id < 2**31:
         _refuse_cursor()
-    if keyset.column.type.python_type is datetime:
+    if isinstance(keyset.column.type, UTCDateTime):
         try:
             value = datetime.fromisoformat(value)
         except (TypeError, ValueError):

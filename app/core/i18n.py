@@ -33,7 +33,7 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI, scheduler: the county's language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if request.path.startswith("/api/"):  # no session there: the client's Accept-Language decides
+    if request.path.startswith("/api/") and request.accept_languages:  # what an API client asks for
         return request.accept_languages.best_match(list(languages), current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = session.get("lang")
     if chosen in languages:
