@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from app.api.keys import create_key
@@ -10,8 +12,11 @@ from app.audit.models import AuditEntry
 from app.core.clock import utcnow
 from app.extensions import db
 from app.feeds.models import FeedToken
+from app.mail.models import OutboxMessage
 from app.orgs.models import OrgKind
 from app.problems.models import Problem, ProblemStatus
+from app.webhooks import services
+from app.webhooks.models import EventType
 from tests import factories as f
 
 ALL_SCOPES = [s.value for s in Scope]
@@ -46,6 +51,8 @@ def audit_trail(problem_id: int) -> list[tuple]:
 def test_an_api_problem_stepped_to_resolved_reads_as_one_made_in_the_pages(app, client, login_as):
     committee, department, enterprise, _other = world()
     key = make_key(committee)
+    services.create_endpoint(name="省平台", url="https://platform.example/hooks", events=[e.value for e in EventType], secret=None, now=utcnow())
+    db.session.commit()
     organiser = login_as("organiser", org=committee)
     # In the pages: the entry form, then 交办, 办理中, 办结.
     response = client.post("/problems/new", data={
@@ -93,6 +100,14 @@ def test_an_api_problem_stepped_to_resolved_reads_as_one_made_in_the_pages(app, 
     assert figures["by_department"] == [{"department": "县税务局", "assigned": 2, "resolved": 2, "overdue": 0}]
     page = client.get("/dashboard?all=1").get_data(as_text=True)
     assert 'id="fig-collected">2<' in page and 'id="fig-resolved">2<' in page
+    # The webhooks: the same events, in the same order.
+    events: dict[int, list[str]] = {by_page.id: [], by_api.id: []}
+    for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook").order_by(OutboxMessage.id)):
+        payload = json.loads(row.raw)
+        events[payload["data"]["id"]].append(payload["type"])
+    assert events[by_api.id] == events[by_page.id] == [
+        "problem.created", "problem.stepped", "problem.stepped", "problem.stepped", "problem.resolved",
+    ]
 
 
 def test_an_enterprise_key_sees_only_its_own_problems(app, client):
