@@ -89,6 +89,7 @@ def register_features(app: Flask) -> None:
     from app.replies.wiring import register as register_replies
     from app.robots.wiring import register as register_robots
     from app.stats.rollup import register as register_ledger_summaries
+    from app.webhooks.wiring import register as register_webhooks
 
     init_notices(app)
     register_notify(app)
@@ -99,6 +100,7 @@ def register_features(app: Flask) -> None:
     register_replies(app)
     register_robots(app)
     register_ledger_summaries(app)
+    register_webhooks(app)
     register_audited_models(app)
 
 
@@ -114,9 +116,13 @@ def register_audited_models(app: Flask) -> None:
     from app.orgs.audited import AUDITED as ORGS
     from app.problems.audited import AUDITED as PROBLEMS
     from app.robots.audited import AUDITED as ROBOTS
+    from app.webhooks.audited import AUDITED as WEBHOOKS
     from app.workcal.audited import AUDITED as WORKCAL
 
-    register_audited(app, [*API_KEYS, *ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *ROBOTS, *WORKCAL])
+    register_audited(
+        app,
+        [*API_KEYS, *ACCOUNTS, *ACTIVITIES, *FEEDS, *INVITATIONS, *MAIL, *ORGS, *PROBLEMS, *ROBOTS, *WEBHOOKS, *WORKCAL],
+    )
 
 
 def check_notices(app: Flask) -> None:
@@ -154,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
     from app.robots.views import bp as robots_bp
     from app.shortlinks.views import bp as shortlinks_bp
     from app.stats.views import bp as stats_bp
+    from app.webhooks.views import bp as webhooks_bp
     from app.workcal.views import bp as workcal_bp
 
     for blueprint in (
@@ -170,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
         shortlinks_bp,
         robots_bp,
         stats_bp,
+        webhooks_bp,
         workcal_bp,
     ):
         app.register_blueprint(blueprint)

@@ -117,6 +117,8 @@ class Config:
         self.IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD") or None
         self.IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
         self.IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER", "Linghang-processed")
+        # Seconds a webhook receiver has to answer one delivery (app/webhooks/sender.py).
+        self.WEBHOOK_TIMEOUT = env_number("WEBHOOK_TIMEOUT", "10", float)
         # Reminders and the scheduler process (see README "Scheduler").
         self.SCHEDULER_INTERVAL_SECONDS = env_number("SCHEDULER_INTERVAL_SECONDS", "30", float)
         self.SCHEDULER_STANDBY_POLL_SECONDS = env_number("SCHEDULER_STANDBY_POLL_SECONDS", "2", float)
@@ -198,6 +200,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "MAIL_PORT": (1, 65535),
     "MAIL_MAX_ATTEMPTS": (1, 100),
     "IMAP_PORT": (1, 65535),
+    "WEBHOOK_TIMEOUT": (0.1, 120),
     "SCHEDULER_INTERVAL_SECONDS": (0.1, 86400),
     "SCHEDULER_STANDBY_POLL_SECONDS": (0.1, 3600),
     "SCHEDULER_PLAN_EVERY_SECONDS": (1, 86400 * 7),

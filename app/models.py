@@ -23,6 +23,7 @@ from app.replies.models import CalendarReply
 from app.robots.models import GroupRobot
 from app.shortlinks.models import ShortLink
 from app.stats.models import AllianceRollup, EnterpriseCount, EnterpriseTally, LedgerRollup
+from app.webhooks.models import WebhookEndpoint
 from app.workcal.models import ArrangedDay, HolidayArrangement
 
 __all__ = [
@@ -62,4 +63,5 @@ __all__ = [
     "ShortLink",
     "User",
     "Venue",
+    "WebhookEndpoint",
 ]

@@ -15,10 +15,13 @@ from flask import Flask
 from app.api.activities import bp as activities_bp
 from app.api.auth import init_auth, open_to_all
 from app.api.errors import problem_for
+from app.api.feeds import bp as feeds_bp
 from app.api.framework import LinghangApi, make_api
 from app.api.invitations import bp as invitations_bp
 from app.api.meta import docs_bp, meta_bp
 from app.api.orgs import bp as orgs_bp
+from app.api.problems import bp as problems_bp
+from app.api.stats import bp as stats_bp
 from app.api.themes import bp as themes_bp
 from app.api.views import bp as keys_bp
 from app.extensions import csrf
@@ -41,7 +44,9 @@ def register(app: Flask) -> LinghangApi:
         return description()
 
     app.view_functions["api-docs.openapi_json"] = open_to_all(openapi_json)
-    for blueprint in (meta_bp, orgs_bp, themes_bp, activities_bp, invitations_bp):
+    for blueprint in (
+        meta_bp, orgs_bp, themes_bp, activities_bp, invitations_bp, problems_bp, stats_bp, feeds_bp,
+    ):
         csrf.exempt(blueprint)  # keys, not cookies: nothing to forge
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_bp)

@@ -16,9 +16,11 @@ from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import organisations_of_kind
 from app.problems.models import (
     CATEGORY_LABELS,
+    SOURCE_LABELS,
     STATUS_LABELS,
     Problem,
     ProblemCategory,
+    ProblemSource,
     ProblemStatus,
 )
 from app.problems.queries import LedgerFilter, problem_visibility
@@ -33,6 +35,7 @@ def read_filters(user: User) -> LedgerFilter:
         enterprise_id = user.organisation_id
     category = arg_choice("category", ProblemCategory)
     status = arg_choice("status", ProblemStatus)
+    source = arg_choice("source", ProblemSource)
     return LedgerFilter(
         start=arg_date("start"),
         end=arg_date("end"),
@@ -43,6 +46,7 @@ def read_filters(user: User) -> LedgerFilter:
         activity_id=arg_id("activity"),
         category=ProblemCategory(category) if category else None,
         status=ProblemStatus(status) if status else None,
+        source=ProblemSource(source) if source else None,
         overdue_on=local_today() if request.args.get("overdue") else None,
         q=arg_text("q"),
     )
@@ -55,6 +59,7 @@ def filter_choices(user: User) -> dict:
         "departments": organisations_of_kind(OrgKind.department),
         "categories": CATEGORY_LABELS,
         "statuses": STATUS_LABELS,
+        "sources": SOURCE_LABELS,
     }
     if user.role != Role.contact:
         clause = problem_visibility(user)

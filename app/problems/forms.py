@@ -18,7 +18,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from app.core.forms import Form, MultiCheckboxField, strip_filter
-from app.problems.models import CATEGORY_LABELS, OUTCOME_LABELS, SATISFACTION_LABELS
+from app.problems.models import (
+    CATEGORY_LABELS,
+    OUTCOME_LABELS,
+    SATISFACTION_LABELS,
+    SOURCE_LABELS,
+    ProblemSource,
+)
 
 TEXT = [strip_filter]
 
@@ -32,6 +38,10 @@ class ProblemForm(Form):
 
     enterprise = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
     category = SelectField(_l("Category"), choices=_categories, validators=[DataRequired()])
+    source = SelectField(
+        _l("Source"), choices=lambda: [(k.value, str(label)) for k, label in SOURCE_LABELS.items()],
+        default=ProblemSource.on_site.value, validators=[DataRequired()],
+    )
     description = TextAreaField(_l("What the enterprise raised"), filters=TEXT, validators=[DataRequired(), Length(max=5000)])
     department = SelectField(_l("Department that takes it"), coerce=int, validators=[Optional()])
     resolved_on_site = BooleanField(_l("Resolved on site"))

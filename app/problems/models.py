@@ -54,6 +54,23 @@ CATEGORY_LABELS = {
 }
 
 
+class ProblemSource(enum.StrEnum):
+    """Where a problem came in: raised in person, or passed on by another channel."""
+
+    on_site = "on_site"
+    hotline = "hotline"
+    province_platform = "province_platform"
+    other = "other"
+
+
+SOURCE_LABELS = {
+    ProblemSource.on_site: _l("On site"),
+    ProblemSource.hotline: _l("12345 hotline"),
+    ProblemSource.province_platform: _l("Provincial enterprise service platform"),
+    ProblemSource.other: _l("Other channel"),
+}
+
+
 class ProblemStatus(enum.StrEnum):
     accepted = "accepted"
     assigned = "assigned"
@@ -131,6 +148,9 @@ class Problem(db.Model):
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id"), index=True)
     category: Mapped[ProblemCategory] = mapped_column(enum_column(ProblemCategory), index=True)
     description: Mapped[str] = mapped_column(Text)
+    source: Mapped[ProblemSource] = mapped_column(
+        enum_column(ProblemSource), default=ProblemSource.on_site, server_default=ProblemSource.on_site.value
+    )
     department_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     status: Mapped[ProblemStatus] = mapped_column(
         enum_column(ProblemStatus), default=ProblemStatus.accepted, index=True
@@ -171,6 +191,10 @@ class Problem(db.Model):
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS[self.source])
 
     @property
     def status_colour(self) -> str:

@@ -13,7 +13,13 @@ from app.auth.models import Role, User
 from app.core.clock import local_day_bounds
 from app.events.models import Activity
 from app.orgs.models import AllianceMembership, InstructorAssignment
-from app.problems.models import OPEN_STATUSES, Problem, ProblemCategory, ProblemStatus
+from app.problems.models import (
+    OPEN_STATUSES,
+    Problem,
+    ProblemCategory,
+    ProblemSource,
+    ProblemStatus,
+)
 
 
 def problem_visibility(user: User):
@@ -52,6 +58,7 @@ class LedgerFilter:
     activity_id: int | None = None
     category: ProblemCategory | None = None
     status: ProblemStatus | None = None
+    source: ProblemSource | None = None
     overdue_on: date | None = None  # only problems overdue on this day
     q: str | None = None
 
@@ -73,6 +80,7 @@ class LedgerFilter:
             (self.activity_id, lambda activity_id: Problem.activity_id == activity_id),
             (self.category, lambda category: Problem.category == category),
             (self.status, lambda status: Problem.status == status),
+            (self.source, lambda source: Problem.source == source),
             (self.overdue_on, lambda day: and_(Problem.status.in_(OPEN_STATUSES), Problem.deadline < day)),
             (self.q or None, lambda q: Problem.description.ilike(f"%{q}%")),
         ]

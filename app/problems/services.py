@@ -26,11 +26,13 @@ from app.problems.models import (
     OutcomeKind,
     Problem,
     ProblemCategory,
+    ProblemSource,
     ProblemStatus,
     ProblemStep,
     Satisfaction,
 )
 from app.problems.notices import notify_assigned, notify_resolved, notify_unassigned
+from app.problems.signals import problem_recorded
 from app.problems.transitions import (
     add_step,
     department_or_refuse,
@@ -54,9 +56,10 @@ def record_problem(
     resolved_on_site: bool = False,
     resolution: str | None = None,
     raised_by: Person | None = None,
+    source: ProblemSource = ProblemSource.on_site,
 ) -> Problem:
     """Enter what an enterprise raised: 受理; 交办 at once when a department took it on the spot;
-    办结 at once when it was solved on site."""
+    办结 at once when it was solved on site. `source`: where it came in (现场, 12345热线, …)."""
     enterprise = db.session.get(Organisation, enterprise_id)
     if enterprise is None or enterprise.kind != OrgKind.enterprise:
         raise ValidationFailed(_("Choose the enterprise that raised it."), "enterprise")
@@ -65,7 +68,7 @@ def record_problem(
     if resolved_on_site:
         resolution = required(resolution, "resolution", _("Say how it was solved on site."))
     problem = Problem(
-        enterprise=enterprise, category=category, description=description, activity=activity,
+        enterprise=enterprise, category=category, source=ProblemSource(source), description=description, activity=activity,
         department=department, raised_by=raised_by, recorded_by=recorder, raised_at=now,
         status=ProblemStatus.accepted, created_at=now, updated_at=now,
     )
@@ -73,6 +76,7 @@ def record_problem(
     db.session.flush()
     db.session.add(ProblemStep(problem=problem, at=now, actor=recorder, action="record", from_status=None, to_status=S.accepted))
     record(problem, "create", created(problem), now=now)
+    problem_recorded.send(problem, now=now)
     if resolved_on_site:
         problem.resolved_on_site = True
         problem.resolution = resolution

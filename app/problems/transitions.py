@@ -35,6 +35,7 @@ from app.problems.models import (
 from app.problems.notices import notify_assigned, notify_resolved
 from app.problems.queries import problem_visibility
 from app.problems.reminders import plan_problem
+from app.problems.signals import problem_stepped
 
 S = ProblemStatus
 
@@ -187,6 +188,7 @@ def add_step(
     db.session.flush()
     record(problem, action, {"status": [before, problem.status], **(changes or {})}, note=(note or "")[:500] or None, now=now)
     plan_problem(problem, now)
+    problem_stepped.send(problem, now=now, step=step)
     return step
 
 
@@ -354,4 +356,6 @@ def take_step(user: User, action: str, problem: Problem, *, now: datetime, seen:
     if not allowed(user, action, problem):
         # It was allowed on the page: the problem has moved to another department meanwhile.
         raise handled_elsewhere()
-    return STEPS[action](problem, user.person, now=now, seen=seen, **fields)
+    # An API key (app/api/principal.py) has no person behind it: the step names no actor and
+    # its audit entry names the key.
+    return STEPS[action](problem, getattr(user, "person", None), now=now, seen=seen, **fields)

@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.access import any_role
-from app.auth.models import Role
 from app.core.clock import local_today, utcnow
-from app.core.inputs import arg_year
 from app.events.models import MonthlyTheme
 from app.extensions import db
 from app.problems.exports import xlsx_stream
-from app.problems.filters import filter_choices, read_filters
+from app.problems.filters import filter_choices
 from app.problems.models import CATEGORY_LABELS
-from app.problems.queries import problem_visibility
 from app.stats import charts, services
+from app.stats.filters import dashboard_filters, dashboard_scope
 
 bp = Blueprint("stats", __name__)
 
 
 def _scope():
-    """Contacts see their enterprise's figures only; others the county's."""
-    return problem_visibility(current_user) if current_user.role == Role.contact else None
+    return dashboard_scope(current_user)
 
 
 def _filters():
-    filters = read_filters(current_user)
-    if filters.start is None and filters.end is None and not request.args.get("all"):
-        year = arg_year() or local_today().year
-        if 2000 <= year <= 2100:
-            filters.start, filters.end = date(year, 1, 1), date(year, 12, 31)
-    return filters
+    return dashboard_filters(current_user)
 
 
 def percent(value: float | None) -> str:

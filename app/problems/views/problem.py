@@ -18,7 +18,7 @@ from app.extensions import db
 from app.problems import follow_ups, services, transitions
 from app.problems.deadlines import default_deadline
 from app.problems.forms import FollowUpForm, FollowUpOutcomeForm, ProblemForm, StepForm
-from app.problems.models import FollowUp, Problem, ProblemCategory, Satisfaction
+from app.problems.models import FollowUp, Problem, ProblemCategory, ProblemSource, Satisfaction
 from app.problems.views.common import (
     department_choices,
     visible_activity_or_404,
@@ -53,7 +53,7 @@ def problem_new():
             enterprise_id=form.enterprise.data, category=ProblemCategory(form.category.data),
             description=form.description.data, now=utcnow(), recorder=current_user.person, activity=activity,
             department_id=form.department.data or None, resolved_on_site=form.resolved_on_site.data,
-            resolution=form.resolution.data,
+            resolution=form.resolution.data, source=ProblemSource(form.source.data),
         )
 
     def done(problem: Problem) -> str:
