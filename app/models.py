@@ -3,7 +3,7 @@
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
-from app.feeds.models import FeedState, FeedToken
+from app.feeds.models import FeedChange, FeedToken
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.orgs.models import AllianceMembership, InstructorAssignment, Organisation, Person, Venue
@@ -32,7 +32,7 @@ __all__ = [
     "AllianceMembership",
     "ArrangedDay",
     "AuditEntry",
-    "FeedState",
+    "FeedChange",
     "FeedToken",
     "HolidayArrangement",
     "InstructorAssignment",

@@ -1,49 +1,84 @@
-"""The in-process cache of rendered feeds: version key → bytes, bounded in size.
+"""The in-process caches of feeds: rendered feeds by scope and day, resolved tokens by hash.
 
-Correctness never depends on it (see app/feeds/content.py): a miss rebuilds the same bytes.
+Each entry carries the keys it depends on and the mark it was read at (app/feeds/tracking.py);
+it is used only after the probe has said, in one query, that no change to those keys committed
+since. Correctness never depends on the cache: a miss, a stale entry or a probe that cannot
+answer all take the ordinary path (read the token, render), which builds the same bytes.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 
-from app.feeds.content import FeedBody, FeedScope, FeedVersion, feed_version, render_feed
+from app.feeds.content import FeedBody, FeedEntry, FeedScope, feed_window, render_tracked
+from app.feeds.tracking import Mark, changed_since, tracking_maintained
+
+TOKEN_ENTRIES = 100_000
+
+
+@dataclass
+class TokenEntry:
+    """A token resolved to its feed: valid while nothing touches its keys (revocation: 't:<id>')."""
+
+    id: int
+    scope: FeedScope
+    last_polled_at: datetime | None
+    keys: tuple[str, ...]
+    mark: Mark
 
 
 class FeedCache:
-    """A small thread-safe LRU of version key → rendered feed, bounded in bytes."""
+    """A small thread-safe LRU of feed key → rendered feed (bounded in bytes) and of tokens."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple, FeedBody] = OrderedDict()
+        self._entries: OrderedDict[tuple, FeedEntry] = OrderedDict()
+        self._tokens: OrderedDict[str, TokenEntry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> FeedBody | None:
+    def get(self, key: tuple) -> FeedEntry | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple, value: FeedBody) -> None:
+    def put(self, key: tuple, value: FeedEntry) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= len(old.feed.body)
             self._entries[key] = value
-            self._bytes += len(value.body)
+            self._bytes += len(value.feed.body)
             while self._bytes > self.max_bytes and len(self._entries) > 1:
                 _key, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                self._bytes -= len(dropped.feed.body)
+
+    def token(self, token_hash: str) -> TokenEntry | None:
+        with self._lock:
+            return self._tokens.get(token_hash)
+
+    def put_token(self, token_hash: str, entry: TokenEntry) -> None:
+        with self._lock:
+            self._tokens[token_hash] = entry
+            self._tokens.move_to_end(token_hash)
+            while len(self._tokens) > TOKEN_ENTRIES:
+                self._tokens.popitem(last=False)
+
+    def drop_token(self, token_hash: str) -> None:
+        with self._lock:
+            self._tokens.pop(token_hash, None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._tokens.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
@@ -59,19 +94,31 @@ def feed_cache() -> FeedCache:
     return cache
 
 
-def current_feed(
-    scope: FeedScope, now: datetime, state: tuple | None = None
-) -> tuple[FeedVersion, FeedBody | None]:
-    """The feed's version and, when this process has rendered it already, the cached body."""
-    version = feed_version(scope, now, state)
-    return version, feed_cache().get(version.key)
+def cache_key(scope: FeedScope, now: datetime) -> tuple:
+    """Where a feed is cached: its scope, the window of the day, the base URL."""
+    return (scope, feed_window(now), current_app.config["BASE_URL"])
+
+
+def cached_feed(scope: FeedScope, now: datetime, token: TokenEntry | None = None) -> FeedBody | None:
+    """The cached feed when it (and the token, if given) is still current; None otherwise.
+
+    One probe query answers for both; no other database work.
+    """
+    if not tracking_maintained():
+        return None
+    entry = feed_cache().get(cache_key(scope, now))
+    if entry is None:
+        return None
+    pairs = [(entry.keys, entry.mark)] + ([(token.keys, token.mark)] if token is not None else [])
+    return None if changed_since(*pairs) else entry.feed
 
 
 def feed_body(scope: FeedScope, now: datetime) -> FeedBody:
-    """The feed's bytes: from the cache when the version is unchanged, else rebuilt and cached."""
-    version, cached = current_feed(scope, now)
+    """The feed's bytes: from the cache while nothing it shows has changed, else rebuilt and cached."""
+    cached = cached_feed(scope, now)
     if cached is not None:
         return cached
-    rendered = render_feed(scope, now, version.changed_at)
-    feed_cache().put(version.key, rendered)
-    return rendered
+    entry = render_tracked(scope, now)
+    if tracking_maintained():
+        feed_cache().put(cache_key(scope, now), entry)
+    return entry.feed

@@ -43,16 +43,25 @@ def series_invited_to(kind: str, subject_id: int | None, activities: list[Activi
     )
 
 
-def feed_events(kind: str, subject_id: int | None, activities: list[Activity], base_url: str) -> list[Event]:
-    """The VEVENTs of a feed: activities one by one, whole-series invitations as one entry each."""
+def feed_events(
+    kind: str, subject_id: int | None, activities: list[Activity], base_url: str, shown: list[Activity] | None = None,
+) -> tuple[list[Event], set[int]]:
+    """The VEVENTs of a feed: activities one by one, whole-series invitations as one entry each.
+
+    Returns the events and the series shown as one entry; `shown` collects every activity whose
+    data the events carry (a series entry carries all its occurrences).
+    """
     grouped = series_invited_to(kind, subject_id, activities)
+    shown = shown if shown is not None else []
     events: list[Event] = []
     done: set[int] = set()
     for activity in activities:
         if activity.series_id not in grouped:
             events.append(build_vevent(activity, base_url=base_url))
+            shown.append(activity)
         elif activity.series_id not in done:
             done.add(activity.series_id)
             rows = [a for a in occurrences(activity.series) if a.status != ActivityStatus.draft]
             events += series_events(activity.series, rows, base_url=base_url)
-    return events
+            shown += rows
+    return events, grouped
