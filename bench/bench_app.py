@@ -13,7 +13,7 @@ from app import create_app
 from app.auth.access import public
 from app.core.clock import utcnow
 from app.feeds import services
-from app.feeds.content import render_feed
+from app.feeds.rendering import render_feed
 from app.feeds.views import calendar_response
 
 

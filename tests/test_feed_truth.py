@@ -16,8 +16,9 @@ from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.feeds import services
 from app.feeds.cache import feed_cache
-from app.feeds.content import PUBLIC, FeedScope, render_feed, scope_for
+from app.feeds.content import PUBLIC, FeedScope, scope_for
 from app.feeds.models import FeedChange, FeedKind
+from app.feeds.rendering import render_feed
 from app.orgs.services import save_venue
 from tests import factories
 from tests.icalcheck import read_all, read_ha_ical

@@ -18,11 +18,11 @@ from app.auth.models import Role
 from app.core.clock import utcnow
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
 from app.extensions import db
-from app.feeds import services, views
-from app.feeds import cache
+from app.feeds import cache, services, views
 from app.feeds.cache import feed_body, feed_cache
-from app.feeds.content import PUBLIC, FeedScope, render_feed, scope_for
+from app.feeds.content import PUBLIC, FeedScope, scope_for
 from app.feeds.models import FeedChange, FeedKind, FeedToken
+from app.feeds.rendering import render_feed
 from app.feeds.tracking import tracking_maintained
 from app.ical.builder import build_calendar, build_vevent, last_changed
 from app.invitations.models import Answer, Invitation
@@ -297,7 +297,7 @@ def test_triggers_touch_the_keys_of_what_changed(world, app):
 
 def test_last_modified_follows_changes_that_touch_no_activity_row(world, client, monkeypatch):
     paths = make_tokens(world)
-    keys = cache.render_tracked(scope_for(FeedKind.organisation, organisation=world.e1), utcnow()).keys
+    keys = cache.render_tracked(scope_for(FeedKind.organisation, organisation=world.e1), utcnow()).tracked.keys
 
     def newest_change():
         return db.session.scalar(select(func.max(FeedChange.changed_at)).where(FeedChange.key.in_(keys)))

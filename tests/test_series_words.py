@@ -22,8 +22,9 @@ from app.events.editing import ActivityEdit, save_activity
 from app.events.models import Activity, ActivityKind, ActivitySeries, ActivityStatus
 from app.events.series_words import HolidayPolicy, Repeat, SeriesWords, rule_from_words
 from app.extensions import db
-from app.feeds.content import render_feed, scope_for
+from app.feeds.content import scope_for
 from app.feeds.models import FeedChange, FeedKind
+from app.feeds.rendering import render_feed
 from app.ical.builder import build_calendar
 from app.ical.recurring import series_events, series_uid
 from app.invitations import services as invitations

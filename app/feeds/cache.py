@@ -1,9 +1,9 @@
 """The in-process caches of feeds: rendered feeds by scope and day, resolved tokens by hash.
 
 Each entry carries the keys it depends on and the mark it was read at (app/feeds/tracking.py);
-it is used only after the probe has said, in one query, that no change to those keys committed
-since. Correctness never depends on the cache: a miss, a stale entry or a probe that cannot
-answer all take the ordinary path (read the token, render), which builds the same bytes.
+it is served only while the process's watch of the change log knows of no change to those keys
+since. Correctness never depends on the cache: a miss, a stale entry or a change log that cannot
+be read all take the ordinary path (read the token, render), which builds the same bytes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from datetime import datetime
 
 from flask import current_app
 
-from app.feeds.content import FeedBody, FeedEntry, FeedScope, feed_window, render_tracked
-from app.feeds.tracking import Mark, changed_since, tracking_maintained
+from app.feeds.content import FeedBody, FeedEntry, FeedScope, feed_window
+from app.feeds.rendering import render_tracked
+from app.feeds.tracking import Tracked, tracking_maintained, watch
 
 TOKEN_ENTRIES = 100_000
 
@@ -28,8 +29,7 @@ class TokenEntry:
     id: int
     scope: FeedScope
     last_polled_at: datetime | None
-    keys: tuple[str, ...]
-    mark: Mark
+    tracked: Tracked
 
 
 class FeedCache:
@@ -102,15 +102,20 @@ def cache_key(scope: FeedScope, now: datetime) -> tuple:
 def cached_feed(scope: FeedScope, now: datetime, token: TokenEntry | None = None) -> FeedBody | None:
     """The cached feed when it (and the token, if given) is still current; None otherwise.
 
-    One probe query answers for both; no other database work.
+    Usually no database work at all: the process's watch of the change log answers
+    (app/feeds/tracking.py); at most one sweep or probe query.
     """
     if not tracking_maintained():
         return None
     entry = feed_cache().get(cache_key(scope, now))
     if entry is None:
         return None
-    pairs = [(entry.keys, entry.mark)] + ([(token.keys, token.mark)] if token is not None else [])
-    return None if changed_since(*pairs) else entry.feed
+    changes = watch()
+    if not changes.refresh():
+        return None
+    if token is not None and not changes.current(token.tracked):
+        return None
+    return entry.feed if changes.current(entry.tracked) else None
 
 
 def feed_body(scope: FeedScope, now: datetime) -> FeedBody:

@@ -24,18 +24,15 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import vDuration
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
 from app.extensions import db
 from app.feeds.models import FeedKind
-from app.feeds.series_entries import feed_events
-from app.feeds.tracking import Mark, last_change, take_mark
-from app.ical.builder import build_calendar, calendar_zone, last_changed, vtimezone
+from app.feeds.tracking import Tracked
+from app.ical.builder import calendar_zone, last_changed
 from app.invitations.models import Invitation
 from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person
 from app.problems.models import FollowUp, Problem
@@ -221,11 +218,10 @@ class FeedBody:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """A rendered feed with the keys it depends on and the mark it was read at."""
+    """A rendered feed with what it depends on (keys, mark: see app/feeds/tracking.py)."""
 
     feed: FeedBody
-    keys: tuple[str, ...]
-    mark: Mark
+    tracked: Tracked
 
 
 def scope_keys(scope: FeedScope) -> list[str]:
@@ -302,42 +298,6 @@ def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
         )
     )
     return list(db.session.scalars(statement))
-
-
-def render_tracked(scope: FeedScope, now: datetime) -> FeedEntry:
-    """Build the feed's bytes (METHOD:PUBLISH) with the keys it depends on and its mark.
-
-    The mark is taken before anything is read, so a change committed meanwhile makes the entry
-    stale at once (it is read afresh on the next poll) rather than hidden.
-    """
-    mark = take_mark()
-    keys = set(scope_keys(scope))
-    base_url = current_app.config["BASE_URL"]
-    activities = feed_activities(scope, now)
-    shown: list[Activity] = []
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        events, grouped = feed_events(scope.kind, scope.subject_id, activities, base_url, shown)
-        calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
-    if not events:
-        # RFC 5545 §3.6: a calendar holds at least one component. An empty feed carries the
-        # display zone's VTIMEZONE (of the window's year), which every client accepts.
-        zone = calendar_zone()
-        year = now.astimezone(zone).year
-        calendar.add_component(vtimezone(zone.key, year, year))
-    calendar.add("X-WR-TIMEZONE", calendar_zone().key)
-    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
-    body = calendar.to_ical()
-    keys |= content_keys(shown, grouped)
-    # Changes that touch no shown row (an invitation added, say) move Last-Modified too.
-    changed_at = last_change(keys, mark)
-    feed = FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(shown, now, changed_at))
-    return FeedEntry(feed=feed, keys=tuple(sorted(keys)), mark=mark)
-
-
-def render_feed(scope: FeedScope, now: datetime) -> FeedBody:
-    """The feed's bytes, ETag and Last-Modified, built afresh."""
-    return render_tracked(scope, now).feed
 
 
 def etag_of(body: bytes) -> str:

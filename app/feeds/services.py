@@ -21,7 +21,7 @@ from app.extensions import db
 from app.feeds.cache import TokenEntry
 from app.feeds.content import FeedScope, feed_kind_for, scope_for
 from app.feeds.models import FeedKind, FeedToken
-from app.feeds.tracking import take_mark
+from app.feeds.tracking import take_mark, watch
 from app.orgs.models import Organisation, OrgKind, Person
 
 # last_polled_at is written at most this often per token (see record_poll).
@@ -111,6 +111,8 @@ def find_poll_target(token: str) -> TokenEntry | None:
     connection = db.engine.connect()
     if connection.dialect.name == "postgresql":
         connection.execution_options(isolation_level="AUTOCOMMIT")
+    changes = watch()
+    generation = changes.generation
     with connection:
         mark = take_mark(connection)
         row = connection.execute(_poll_statement(), {"token_hash": hash_token(token)}).first()
@@ -123,7 +125,7 @@ def find_poll_target(token: str) -> TokenEntry | None:
     else:
         scope = FeedScope(FeedKind(kind).value, org_id, org_id if org_kind == OrgKind.enterprise else None)
         keys = (f"t:{token_id}", f"O:{org_id}")
-    return TokenEntry(token_id, scope, polled, keys, mark)
+    return TokenEntry(token_id, scope, polled, changes.track(keys, mark, generation))
 
 
 def record_poll(token: FeedToken | TokenEntry, now: datetime) -> bool:

@@ -33,13 +33,16 @@ probe cannot answer, the caller treats the value as stale and takes the ordinary
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, text
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, delete, event, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.database import CLIENT_GRACE_SECONDS, WATCHDOG
 from app.extensions import db
@@ -106,35 +109,23 @@ def last_change(keys: Iterable[str], mark: Mark) -> datetime | None:
     return value
 
 
-# -- the probe ---------------------------------------------------------------------
-
-_PG_PROBE = (
-    "SELECT EXISTS (SELECT 1 FROM feed_change WHERE key = ANY(%s) AND xid >= %s"
-    " AND NOT pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot))"
-    " OR EXISTS (SELECT 1 FROM feed_change WHERE key = ANY(%s) AND xid >= %s"
-    " AND NOT pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot))"
-)
-_SQLITE_PROBE = text(
-    "SELECT EXISTS (SELECT 1 FROM feed_change WHERE key IN :k1 AND id > :m1)"
-    " OR EXISTS (SELECT 1 FROM feed_change WHERE key IN :k2 AND id > :m2)"
-).bindparams(bindparam("k1", expanding=True), bindparam("k2", expanding=True))
+# -- the probe connection --------------------------------------------------------------
 
 _local = threading.local()
 
 
 def _probe_connection() -> psycopg.Connection:
-    """This thread's autocommit connection for probes (made on first use, per database)."""
+    """This thread's autocommit connection for the change log (made on first use, per database)."""
     connections = _local.__dict__.setdefault("connections", {})
     url = db.engine.url
     connection = connections.get(url)
     if connection is None or connection.closed:
         config = current_app.config
-        statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"])
         connection = psycopg.connect(
             url.set(drivername="postgresql").render_as_string(hide_password=False),
             autocommit=True,
             connect_timeout=max(2, int(config["DATABASE_CONNECT_TIMEOUT"])),
-            options=f"-c statement_timeout={statement_ms}",
+            options=f"-c statement_timeout={int(config['DATABASE_STATEMENT_TIMEOUT'])}",
         )
         connections[url] = connection
     return connection
@@ -146,36 +137,184 @@ def close_probe_connections() -> None:
         connection.close()
 
 
-def _pg_changed(pairs: Sequence[tuple[Sequence[str], Mark]]) -> bool:
-    params: list = []
-    for keys, mark in pairs:
-        params += [list(keys), mark.xmin, mark.snapshot or "1:1:"]
+def _pg(sql: str, params: Sequence) -> tuple:
+    """One prepared statement on the probe connection, bounded by the database watchdog."""
     connection = _probe_connection()
     statement_ms = int(current_app.config["DATABASE_STATEMENT_TIMEOUT"])
     WATCHDOG.arm(connection, statement_ms / 1000 + CLIENT_GRACE_SECONDS if statement_ms else 3600.0)
     try:
-        row = connection.execute(_PG_PROBE, params, prepare=True).fetchone()
+        return connection.execute(sql, params, prepare=True).fetchone()
     finally:
         WATCHDOG.disarm(connection)
-    return bool(row[0])
 
 
-def changed_since(*pairs: tuple[Sequence[str], Mark]) -> bool:
-    """True when a change to any of the keys committed after its mark (one or two pairs).
+_PG_PROBE = (
+    "SELECT EXISTS (SELECT 1 FROM feed_change WHERE key = ANY(%s) AND xid >= %s"
+    " AND NOT pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot))"
+)
+_PG_SWEEP = (
+    "SELECT pg_current_snapshot()::text, array_agg(DISTINCT key) FROM feed_change"
+    " WHERE xid >= %s AND NOT pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot)"
+)
+_SQLITE_PROBE = text("SELECT EXISTS (SELECT 1 FROM feed_change WHERE key IN :keys AND id > :seq)").bindparams(
+    bindparam("keys", expanding=True)
+)
+_SQLITE_SWEEP = text("SELECT id, key FROM feed_change WHERE id > :seq ORDER BY id")
 
-    Also True when the probe cannot tell (connection lost…): the caller then reads afresh.
+
+def changed_since(keys: Sequence[str], mark: Mark) -> bool:
+    """True when a change to any of the keys committed after the mark (one indexed query)."""
+    if mark.snapshot is not None:
+        return bool(_pg(_PG_PROBE, [list(keys), mark.xmin, mark.snapshot])[0])
+    with db.engine.connect() as connection:
+        return bool(connection.execute(_SQLITE_PROBE, {"keys": list(keys), "seq": mark.seq}).scalar())
+
+
+def _mark_now() -> Mark:
+    if db.engine.dialect.name == "postgresql":
+        snapshot = _pg("SELECT pg_current_snapshot()::text", [])[0]
+        return Mark(snapshot=snapshot, xmin=int(snapshot.split(":", 1)[0]))
+    with db.engine.connect() as connection:
+        return take_mark(connection)
+
+
+def _sweep_after(mark: Mark) -> tuple[Mark, frozenset[str]]:
+    """The keys of changes committed after the mark, and the mark they were read at."""
+    if mark.snapshot is not None:
+        snapshot, keys = _pg(_PG_SWEEP, [mark.xmin, mark.snapshot])
+        return Mark(snapshot=snapshot, xmin=int(snapshot.split(":", 1)[0])), frozenset(keys or ())
+    with db.engine.connect() as connection:
+        rows = connection.execute(_SQLITE_SWEEP, {"seq": mark.seq}).all()
+    return Mark(seq=rows[-1][0] if rows else mark.seq), frozenset(key for _id, key in rows)
+
+
+# -- the watch -------------------------------------------------------------------------
+
+@dataclass
+class Tracked:
+    """What a cached value needs to stay checkable: its keys, its mark, the watch's generation."""
+
+    keys: frozenset[str]
+    mark: Mark
+    generation: int  # the last sweep completed before the mark was taken
+
+
+class ChangeWatch:
+    """One process's view of the change log, refreshed by polls at most FEED_FRESHNESS_SECONDS apart.
+
+    A *sweep* reads, in one query, the keys of every change committed since the previous sweep
+    and keeps them per generation (the last HISTORY sweeps). A cached value is current when no
+    sweep after its own generation touched its keys; when one did (it may be a change the value
+    already saw) or the history no longer reaches back that far, one exact query decides. Polls use the last sweep when it began at
+    most FEED_FRESHNESS_SECONDS ago (else they sweep, one at a time: waiting threads reuse a
+    sweep that began after they arrived), and at once after this process committed a write
+    through the ORM session (`note_write`). So a change is served: at once by the process that
+    made it, within FEED_FRESHNESS_SECONDS by every other; with 0, on the next poll everywhere.
     """
-    padded = list(pairs) + [((), Mark(seq=0, snapshot=pairs[0][1].snapshot))] * (2 - len(pairs))
-    try:
-        if db.engine.dialect.name == "postgresql":
-            return _pg_changed(padded)
-        params = {"k1": list(padded[0][0]), "m1": padded[0][1].seq, "k2": list(padded[1][0]), "m2": padded[1][1].seq}
-        with db.engine.connect() as connection:
-            return bool(connection.execute(_SQLITE_PROBE, params).scalar())
-    except (psycopg.Error, OSError) as error:
-        current_app.logger.warning("feed probe failed, reading afresh: %s", error)
-        close_probe_connections()
+
+    HISTORY = 4096
+
+    def __init__(self, freshness: float, clock=time.monotonic) -> None:
+        self.freshness = freshness
+        self.clock = clock
+        self.generation = 0
+        self.mark: Mark | None = None
+        self.swept_at = float("-inf")  # when the last sweep began (clock)
+        self.dirty = False
+        self._history: deque[tuple[int, frozenset[str]]] = deque(maxlen=self.HISTORY)
+        self._lock = threading.Lock()
+
+    def note_write(self) -> None:
+        """This process committed a write: the next poll sweeps first."""
+        self.dirty = True
+
+    def track(self, keys: Iterable[str], mark: Mark, generation: int) -> Tracked:
+        """Checkable state of a value read at `mark` (`generation`: self.generation before the mark)."""
+        return Tracked(frozenset(keys), mark, generation)
+
+    def _sweep(self, arrived: float) -> None:
+        with self._lock:
+            if self.swept_at >= arrived and not self.dirty:
+                return  # a sweep that began after this poll arrived covers it
+            began = self.clock()
+            self.dirty = False
+            if self.mark is None:
+                self.mark = _mark_now()
+                self.generation += 1
+            else:
+                self.mark, keys = _sweep_after(self.mark)
+                self.generation += 1
+                self._history.append((self.generation, keys))
+            self.swept_at = began
+
+    def refresh(self) -> bool:
+        """Sweep when the last sweep is too old or this process wrote; False if the log is unreachable."""
+        now = self.clock()
+        if self.dirty or now - self.swept_at > self.freshness:
+            try:
+                self._sweep(now)
+            except (psycopg.Error, OSError, SQLAlchemyError) as error:
+                current_app.logger.warning("feed change log unreadable, reading afresh: %s", error)
+                close_probe_connections()
+                return False
         return True
+
+    def current(self, tracked: Tracked) -> bool:
+        """True when no change to the value's keys is known since its mark (call refresh() first)."""
+        generation = self.generation
+        if tracked.generation >= generation:
+            return True
+        history = list(self._history)
+        covered = bool(history) and history[0][0] <= tracked.generation + 1
+        if not covered or any(gen > tracked.generation and keys & tracked.keys for gen, keys in history):
+            # A sweep may also list changes the value already saw: one exact query decides.
+            try:
+                if changed_since(sorted(tracked.keys), tracked.mark):
+                    return False
+            except (psycopg.Error, OSError, SQLAlchemyError):
+                close_probe_connections()
+                return False
+        tracked.generation = max(tracked.generation, generation)
+        return True
+
+
+def watch() -> ChangeWatch:
+    """This process's watch of the change log (one per app)."""
+    found = current_app.extensions.get("linghang_feed_watch")
+    if found is None:
+        found = ChangeWatch(float(current_app.config.get("FEED_FRESHNESS_SECONDS", 1.0)))
+        current_app.extensions["linghang_feed_watch"] = found
+        _listen_for_writes()
+    return found
+
+
+def _wrote(session, *_args) -> None:
+    session.info["linghang_feed_wrote"] = True
+
+
+def _orm_execute(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["linghang_feed_wrote"] = True
+
+
+def _committed(session) -> None:
+    if session.info.pop("linghang_feed_wrote", False) and has_app_context():
+        found = current_app.extensions.get("linghang_feed_watch")
+        if found is not None:
+            found.note_write()
+
+
+def _rolled_back(session) -> None:
+    session.info.pop("linghang_feed_wrote", None)
+
+
+def _listen_for_writes() -> None:
+    """Let commits of this process's ORM sessions that wrote make the next poll sweep first."""
+    session_class = db.session.session_factory.class_
+    for name, listener in (("after_flush", _wrote), ("do_orm_execute", _orm_execute),
+                           ("after_commit", _committed), ("after_rollback", _rolled_back)):
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)
 
 
 def prune(now: datetime) -> int:
