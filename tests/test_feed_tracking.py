@@ -14,7 +14,7 @@ from app.events.models import Activity
 from app.extensions import db
 from app.feeds import cache
 from app.feeds.cache import feed_cache
-from app.feeds.tracking import watch
+from app.feeds.tracking import KEEP, MAX_AGE, watch
 from app.orgs.models import AllianceMembership
 from tests.test_feeds import invite, make_tokens, world  # noqa: F401 - fixture
 
@@ -193,3 +193,15 @@ def test_writers_to_different_activities_do_not_wait_for_each_other(world, elsew
     db.session.expire_all()
     assert db.session.get(Activity, first).title == "甲" and db.session.get(Activity, second).title == "乙"
     assert utcnow() - db.session.get(Activity, second).updated_at < timedelta(minutes=1)
+
+
+def test_cached_values_are_read_afresh_before_their_change_rows_could_be_pruned(world, client, builds, monkeypatch):
+    assert KEEP.total_seconds() >= 2 * MAX_AGE
+    paths = make_tokens(world)
+    clock = Clock(monkeypatch)
+    etag = poll(client, paths["e1"]).headers["ETag"]
+    clock.now += 60
+    assert poll(client, paths["e1"], etag).status_code == 304 and len(builds) == 1
+    clock.now += MAX_AGE
+    assert poll(client, paths["e1"], etag).status_code == 304  # same bytes, read afresh
+    assert len(builds) == 2

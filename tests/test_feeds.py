@@ -319,7 +319,7 @@ def test_last_modified_follows_changes_that_touch_no_activity_row(world, client,
 
 def test_without_triggers_nothing_is_cached(world, app, client, monkeypatch):
     paths = make_tokens(world)
-    app.extensions["linghang_feed_triggers"] = {db.engine.url: False}
+    app.extensions["linghang_feed_triggers"] = False
     builds = []
     real = cache.render_tracked
     monkeypatch.setattr(cache, "render_tracked", lambda *a, **k: builds.append(1) or real(*a, **k))

@@ -328,6 +328,7 @@ def not_modified_since(changed: datetime, since: datetime) -> bool:
     return changed.astimezone(UTC) <= since.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def http_last_modified(value: datetime) -> str:
     """An HTTP date."""
     return http_date(value.astimezone(UTC), usegmt=True)

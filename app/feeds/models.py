@@ -97,7 +97,11 @@ class FeedChange(db.Model):
     """
 
     __tablename__ = "feed_change"
-    __table_args__ = (Index("ix_feed_change_key_xid", "key", "xid"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_feed_change_key_xid", "key", "xid"),  # probes: these keys, newer than a mark
+        Index("ix_feed_change_xid", "xid"),  # sweeps: everything newer than a mark
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(40))

@@ -49,6 +49,9 @@ from app.extensions import db
 from app.feeds.models import FeedChange
 
 KEEP = timedelta(days=2)
+# A cached value is read afresh after this many seconds, well before the change rows that could
+# still concern it are pruned (KEEP).
+MAX_AGE = 86400.0
 TRIGGER_COUNT = 36  # migration 0900: 12 tables × insert/update/delete
 
 
@@ -62,20 +65,21 @@ class Mark:
 
 
 def tracking_maintained() -> bool:
-    """True when the feed_change triggers exist (checked once per process and database).
+    """True when the feed_change triggers exist (checked once per process and app).
 
     Without them (a later SQLite batch migration that recreated a table, say) nothing is cached:
     every poll reads and renders, slower but still right.
     """
-    known = current_app.extensions.setdefault("linghang_feed_triggers", {})
-    url = db.engine.url
-    if url not in known:
+    known = current_app.extensions.get("linghang_feed_triggers")
+    if known is None:
         if db.engine.dialect.name == "postgresql":
             sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'feed_touch_%' AND NOT tgisinternal"
         else:
             sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed_touch_%'"
-        known[url] = db.session.execute(text(sql)).scalar() >= TRIGGER_COUNT
-    return known[url]
+        with db.engine.connect() as connection:
+            known = connection.execute(text(sql)).scalar() >= TRIGGER_COUNT
+        current_app.extensions["linghang_feed_triggers"] = known
+    return known
 
 
 def take_mark(connection=None) -> Mark:
@@ -197,6 +201,7 @@ class Tracked:
     keys: frozenset[str]
     mark: Mark
     generation: int  # the last sweep completed before the mark was taken
+    born: float  # the watch's clock when it was read
 
 
 class ChangeWatch:
@@ -230,7 +235,7 @@ class ChangeWatch:
 
     def track(self, keys: Iterable[str], mark: Mark, generation: int) -> Tracked:
         """Checkable state of a value read at `mark` (`generation`: self.generation before the mark)."""
-        return Tracked(frozenset(keys), mark, generation)
+        return Tracked(frozenset(keys), mark, generation, self.clock())
 
     def _sweep(self, arrived: float) -> None:
         with self._lock:
@@ -261,6 +266,8 @@ class ChangeWatch:
 
     def current(self, tracked: Tracked) -> bool:
         """True when no change to the value's keys is known since its mark (call refresh() first)."""
+        if self.clock() - tracked.born > MAX_AGE:
+            return False  # older than any change row is kept for: read afresh
         generation = self.generation
         if tracked.generation >= generation:
             return True

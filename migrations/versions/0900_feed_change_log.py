@@ -167,12 +167,14 @@ def upgrade():
     )
     with op.batch_alter_table('feed_change', schema=None) as batch_op:
         batch_op.create_index('ix_feed_change_key_xid', ['key', 'xid'], unique=False)
+        batch_op.create_index('ix_feed_change_xid', ['xid'], unique=False)
     create_triggers()
 
 
 def downgrade():
     drop_triggers()
     with op.batch_alter_table('feed_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_feed_change_xid')
         batch_op.drop_index('ix_feed_change_key_xid')
     op.drop_table('feed_change')
     op.create_table('feed_state',
