@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=4.0, help="per round")
     parser.add_argument("--hold", type=float, default=0.010, help="seconds each transaction lasts")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
         raise SystemExit("PostgreSQL only: SQLite runs one writer at a time whatever the triggers do.")

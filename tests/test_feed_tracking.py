@@ -205,3 +205,15 @@ def test_cached_values_are_read_afresh_before_their_change_rows_could_be_pruned(
     clock.now += MAX_AGE
     assert poll(client, paths["e1"], etag).status_code == 304  # same bytes, read afresh
     assert len(builds) == 2
+
+
+def test_prune_deletes_change_rows_older_than_two_days(world, runner):
+    from app.feeds.models import FeedChange
+
+    old = utcnow() - KEEP - timedelta(minutes=1)
+    db.session.execute(sa.update(FeedChange).where(FeedChange.key == "public").values(changed_at=old))
+    db.session.commit()
+    kept = db.session.scalar(sa.select(sa.func.count()).where(FeedChange.key != "public"))
+    result = runner.invoke(args=["feeds", "prune"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(sa.func.count(FeedChange.id))) == kept > 0

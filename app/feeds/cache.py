@@ -15,9 +15,10 @@ from datetime import datetime
 
 from flask import current_app
 
-from app.feeds.content import FeedBody, FeedEntry, FeedScope, feed_window
+from app.feeds.content import FeedBody, FeedEntry, FeedScope
 from app.feeds.rendering import render_tracked
 from app.feeds.tracking import Tracked, tracking_maintained, watch
+from app.ical.builder import calendar_zone
 
 TOKEN_ENTRIES = 100_000
 
@@ -95,8 +96,16 @@ def feed_cache() -> FeedCache:
 
 
 def cache_key(scope: FeedScope, now: datetime) -> tuple:
-    """Where a feed is cached: its scope, the window of the day, the base URL."""
-    return (scope, feed_window(now), current_app.config["BASE_URL"])
+    """Where a feed is cached: its scope, the window (its local day and length), the base URL.
+
+    Cheap to build and to hash: it is asked for on every poll.
+    """
+    config = current_app.config
+    zone = calendar_zone()
+    return (
+        scope, now.astimezone(zone).date(), zone.key, config.get("FEED_PAST_DAYS", 90),
+        config.get("FEED_FUTURE_DAYS", 365), config["BASE_URL"],
+    )
 
 
 def cached_feed(scope: FeedScope, now: datetime, token: TokenEntry | None = None) -> FeedBody | None:

@@ -237,8 +237,10 @@ class ChangeWatch:
         """Checkable state of a value read at `mark` (`generation`: self.generation before the mark)."""
         return Tracked(frozenset(keys), mark, generation, self.clock())
 
-    def _sweep(self, arrived: float) -> None:
-        with self._lock:
+    def _sweep(self, arrived: float, wait: bool = True) -> None:
+        if not self._lock.acquire(blocking=wait):
+            return  # another thread is sweeping already; the last sweep is still fresh enough
+        try:
             if self.swept_at >= arrived and not self.dirty:
                 return  # a sweep that began after this poll arrived covers it
             began = self.clock()
@@ -251,17 +253,26 @@ class ChangeWatch:
                 self.generation += 1
                 self._history.append((self.generation, keys))
             self.swept_at = began
+        finally:
+            self._lock.release()
 
     def refresh(self) -> bool:
-        """Sweep when the last sweep is too old or this process wrote; False if the log is unreachable."""
+        """Sweep when the last sweep is too old or this process wrote; False if the log is unreadable.
+
+        Past half the freshness one poll sweeps while the others go on using the last sweep, so
+        that under steady traffic no poll waits for one.
+        """
         now = self.clock()
-        if self.dirty or now - self.swept_at > self.freshness:
-            try:
+        age = now - self.swept_at
+        try:
+            if self.dirty or age > self.freshness:
                 self._sweep(now)
-            except (psycopg.Error, OSError, SQLAlchemyError) as error:
-                current_app.logger.warning("feed change log unreadable, reading afresh: %s", error)
-                close_probe_connections()
-                return False
+            elif age > self.freshness / 2:
+                self._sweep(now, wait=False)
+        except (psycopg.Error, OSError, SQLAlchemyError) as error:
+            current_app.logger.warning("feed change log unreadable, reading afresh: %s", error)
+            close_probe_connections()
+            return False
         return True
 
     def current(self, tracked: Tracked) -> bool:

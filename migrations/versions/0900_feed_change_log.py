@@ -72,6 +72,8 @@ def _insert(table, aliases, postgres):
     selects = []
     for alias in aliases:
         for key in keys(alias):
+            if table == 'activity' and alias == 'OLD' and len(aliases) == 2 and isinstance(key, tuple):
+                continue  # an update keeps the id: invitations, co-hosts and follow-ups once (NEW)
             # (expression, FROM …): a subquery may yield several keys
             expression, source = key if isinstance(key, tuple) else (key, "")
             selects.append(f"SELECT {expression} AS k {source}".rstrip())
