@@ -52,6 +52,7 @@ KEEP = timedelta(days=2)
 # A cached value is read afresh after this many seconds, well before the change rows that could
 # still concern it are pruned (KEEP).
 MAX_AGE = 86400.0
+SWEEPER_IDLE = 60.0  # seconds without a poll after which a process stops sweeping ahead
 TRIGGER_COUNT = 36  # migration 0900: 12 tables × insert/update/delete
 
 
@@ -212,8 +213,9 @@ class ChangeWatch:
     sweep after its own generation touched its keys; when one did (it may be a change the value
     already saw) or the history no longer reaches back that far, one exact query decides. Polls use the last sweep when it began at
     most FEED_FRESHNESS_SECONDS ago (else they sweep, one at a time: waiting threads reuse a
-    sweep that began after they arrived), and at once after this process committed a write
-    through the ORM session (`note_write`). So a change is served: at once by the process that
+    sweep that began after they arrived; under steady traffic a background thread sweeps ahead,
+    so polls do not wait), and at once after this process committed a write through the ORM
+    session (`note_write`). So a change is served: at once by the process that
     made it, within FEED_FRESHNESS_SECONDS by every other; with 0, on the next poll everywhere.
     """
 
@@ -228,6 +230,9 @@ class ChangeWatch:
         self.dirty = False
         self._history: deque[tuple[int, frozenset[str]]] = deque(maxlen=self.HISTORY)
         self._lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._polled = float("-inf")  # time.monotonic() of the last poll (the sweeper's idleness)
 
     def note_write(self) -> None:
         """This process committed a write: the next poll sweeps first."""
@@ -259,21 +264,45 @@ class ChangeWatch:
     def refresh(self) -> bool:
         """Sweep when the last sweep is too old or this process wrote; False if the log is unreadable.
 
-        Past half the freshness one poll sweeps while the others go on using the last sweep, so
-        that under steady traffic no poll waits for one.
+        Past half the freshness a background thread sweeps while polls go on using the last
+        sweep, so that under steady traffic no poll waits for the database.
         """
         now = self.clock()
+        self._polled = time.monotonic()
         age = now - self.swept_at
         try:
             if self.dirty or age > self.freshness:
                 self._sweep(now)
             elif age > self.freshness / 2:
-                self._sweep(now, wait=False)
+                self._start_sweeper()
         except (psycopg.Error, OSError, SQLAlchemyError) as error:
             current_app.logger.warning("feed change log unreadable, reading afresh: %s", error)
             close_probe_connections()
             return False
         return True
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is not None and self._sweeper.is_alive():
+            return
+        with self._starting:
+            if self._sweeper is None or not self._sweeper.is_alive():
+                app = current_app._get_current_object()  # the thread needs the app, not the proxy
+                self._sweeper = threading.Thread(target=self._sweep_ahead, args=(app,), name="feed-sweeper", daemon=True)
+                self._sweeper.start()
+
+    def _sweep_ahead(self, app) -> None:
+        """Keep the watch fresh while polls come in; stop after SWEEPER_IDLE seconds without one."""
+        pause = max(self.freshness / 4, 0.05)
+        with app.app_context():
+            try:
+                while time.monotonic() - self._polled < SWEEPER_IDLE:
+                    if self.clock() - self.swept_at > self.freshness / 2:
+                        self._sweep(self.clock(), wait=False)
+                    time.sleep(pause)
+            except (psycopg.Error, OSError, SQLAlchemyError) as error:
+                app.logger.warning("feed sweeper stopped: %s", error)
+            finally:
+                close_probe_connections()
 
     def current(self, tracked: Tracked) -> bool:
         """True when no change to the value's keys is known since its mark (call refresh() first)."""
