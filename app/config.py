@@ -181,6 +181,9 @@ class Config:
         self.FEED_FUTURE_DAYS = env_number("FEED_FUTURE_DAYS", "365")
         self.FEED_CACHE_MB = env_number("FEED_CACHE_MB", "64")
         self.FEED_CACHE_BYTES = self.FEED_CACHE_MB * 1024 * 1024
+        # How old the last look at the feed change log may be when a cached feed is served (a
+        # change made by another process reaches polls within this); 0: look on every poll.
+        self.FEED_FRESHNESS_SECONDS = env_number("FEED_FRESHNESS_SECONDS", "1", float)
         # Problem deadlines in working days per category, e.g. "tax=5,export=2" (app/problems/services.py).
         self.PROBLEM_DEADLINE_DAYS = os.environ.get("PROBLEM_DEADLINE_DAYS", "")
         # Group robots (app/robots): where their webhooks are posted (tests point these at a local
@@ -218,6 +221,7 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "FEED_PAST_DAYS": (0, 3660),
     "FEED_FUTURE_DAYS": (1, 3660),
     "FEED_CACHE_MB": (0, 4096),
+    "FEED_FRESHNESS_SECONDS": (0, 60),
     "CHECKIN_OPENS_MINUTES_BEFORE": (0, 7 * 24 * 60),
     "ROBOT_TIMEOUT_SECONDS": (1, 120),
     "SMS_DAILY_CAP": (0, 1000),

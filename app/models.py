@@ -4,7 +4,7 @@ from app.api.models import ApiKey
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.events.models import Activity, ActivitySeries, MonthlyTheme
-from app.feeds.models import FeedState, FeedToken
+from app.feeds.models import FeedChange, FeedToken
 from app.invitations.models import Invitation, InvitationToken, SavedList, SavedListEntry
 from app.mail.models import OutboxMessage
 from app.notify.models import NoticePreference
@@ -46,7 +46,7 @@ __all__ = [
     "ArrangedDay",
     "AuditEntry",
     "CalendarReply",
-    "FeedState",
+    "FeedChange",
     "FeedToken",
     "HolidayArrangement",
     "InstructorAssignment",

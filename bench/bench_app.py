@@ -13,7 +13,7 @@ from app import create_app
 from app.auth.access import public
 from app.core.clock import utcnow
 from app.feeds import services
-from app.feeds.content import render_feed
+from app.feeds.rendering import render_feed
 from app.feeds.views import calendar_response
 
 
@@ -29,8 +29,8 @@ def create_bench_app() -> Flask:
         row = services.find_token(token)
         if row is None:
             abort(404)
-        feed = render_feed(services.scope_of_token(row), utcnow())
-        return calendar_response(feed)
+        now = utcnow()
+        return calendar_response(render_feed(services.scope_of_token(row), now), now=now)
 
     @bp.get("/bench/constant")
     @public

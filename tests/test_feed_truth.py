@@ -16,8 +16,9 @@ from app.events.models import Activity, ActivityStatus
 from app.extensions import db
 from app.feeds import services
 from app.feeds.cache import feed_cache
-from app.feeds.content import PUBLIC, FeedScope, render_feed, scope_for
-from app.feeds.models import FeedKind, FeedState
+from app.feeds.content import PUBLIC, FeedScope, scope_for
+from app.feeds.models import FeedChange, FeedKind
+from app.feeds.rendering import render_feed
 from app.orgs.services import save_venue
 from tests import factories
 from tests.icalcheck import read_all, read_ha_ical
@@ -109,11 +110,11 @@ def test_renaming_the_host_or_theme_moves_the_stamps(world, client):
 
 
 def _stamp_change(activity: Activity, title: str, at: datetime) -> None:
-    """An edit at a chosen instant (the feed state's own stamp stays older)."""
+    """An edit at a chosen instant (the change log's own stamps stay older)."""
     activity.title = title
     activity.updated_at = at
     db.session.commit()
-    db.session.execute(update(FeedState).values(changed_at=at - timedelta(seconds=30)))
+    db.session.execute(update(FeedChange).values(changed_at=at - timedelta(seconds=30)))
     db.session.commit()
 
 
@@ -157,7 +158,7 @@ def test_an_empty_feed_is_a_valid_calendar(app, client):
     assert "DAYLIGHT" not in body.decode()
     assert read_all([body]) == [[]]  # icalendar, vobject, Home Assistant's ical and ical.js
     assert read_ha_ical(body) == []
-    stamps = db.session.scalars(select(FeedState.changed_at)).all()
+    stamps = db.session.scalars(select(FeedChange.changed_at)).all()
     assert stamps  # the empty feed still has a Last-Modified to validate against
     assert client.get(services.feed_path(plain)).data == body
 

@@ -18,17 +18,12 @@ from app.auth.models import Role
 from app.core.clock import utcnow
 from app.events.models import Activity, ActivityKind, ActivityStatus, VisitKind
 from app.extensions import db
-from app.feeds import services, views
+from app.feeds import cache, services, views
 from app.feeds.cache import feed_body, feed_cache
-from app.feeds.content import (
-    PUBLIC,
-    FeedScope,
-    feed_state_maintained,
-    feed_version,
-    render_feed,
-    scope_for,
-)
-from app.feeds.models import FeedKind, FeedState, FeedToken
+from app.feeds.content import PUBLIC, FeedScope, scope_for
+from app.feeds.models import FeedChange, FeedKind, FeedToken
+from app.feeds.rendering import render_feed
+from app.feeds.tracking import tracking_maintained
 from app.ical.builder import build_calendar, build_vevent, last_changed
 from app.invitations.models import Answer, Invitation
 from app.orgs.models import OrgKind
@@ -238,8 +233,8 @@ def test_http_caching_etag_last_modified_and_304(world, client, monkeypatch):
 def test_unchanged_polls_do_not_rebuild(world, client, monkeypatch):
     paths = make_tokens(world)
     builds = []
-    real = views.render_feed
-    monkeypatch.setattr(views, "render_feed", lambda *a, **k: builds.append(1) or real(*a, **k))
+    real = cache.render_tracked
+    monkeypatch.setattr(cache, "render_tracked", lambda *a, **k: builds.append(1) or real(*a, **k))
     etag = client.get(paths["e1"]).headers["ETag"]
     assert len(builds) == 1
     for _ in range(3):
@@ -257,60 +252,83 @@ def test_unchanged_polls_do_not_rebuild(world, client, monkeypatch):
     assert client.get(paths["e1"]).data == body
 
 
-def state():
-    return db.session.execute(select(FeedState.epoch, FeedState.generation)).one()
+def touched_since(last_id: int) -> set[str]:
+    """The keys changes touched after change row `last_id`."""
+    return set(db.session.scalars(select(FeedChange.key).where(FeedChange.id > last_id)))
 
 
-def test_triggers_bump_the_feed_state_on_every_change_that_shows(world, app):
-    assert feed_state_maintained()
-    epoch, generation = state()
-    world.invited.title = "新标题"
+def last_change_id() -> int:
+    return db.session.scalar(select(func.coalesce(func.max(FeedChange.id), 0)))
+
+
+def test_triggers_touch_the_keys_of_what_changed(world, app):
+    assert tracking_maintained()
+    w = world
+    start = last_change_id()
+    w.invited.title = "新标题"
     db.session.commit()
-    assert state() == (epoch, generation + 1)
-    invitation = invite(world.county, world.p1)
+    # The public feed, the host, the invited organisation and person; nothing else.
+    assert touched_since(start) == {"public", f"o:{w.committee.id}", f"o:{w.e1.id}", f"p:{w.p1.id}"}
+    start = last_change_id()
+    invitation = invite(w.county, w.p1)
     db.session.commit()
-    assert state() == (epoch, generation + 2)
+    assert touched_since(start) == {f"o:{w.e1.id}", f"p:{w.p1.id}"}
+    start = last_change_id()
     invitation.answer = Answer.accepted  # answers do not change any feed
     invitation.seats = 2
+    w.invited.capacity = 80  # nor does the capacity
     db.session.commit()
-    assert state() == (epoch, generation + 2)
-    world.e1.name = "赣锋锂业宜春分公司"
+    assert touched_since(start) == set()
+    w.e1.name = "赣锋锂业宜春分公司"
     db.session.commit()
+    assert touched_since(start) == {f"O:{w.e1.id}"}
+    start = last_change_id()
     db.session.execute(delete(Invitation).where(Invitation.id == invitation.id))
-    db.session.execute(update(Activity).where(Activity.id == world.county.id).values(sequence=3))
+    db.session.execute(update(Activity).where(Activity.id == w.alliance_open.id).values(sequence=3))
     db.session.commit()
-    assert state() == (epoch, generation + 5)
+    assert touched_since(start) == {
+        f"o:{w.e1.id}", f"p:{w.p1.id}", "public", f"o:{w.committee.id}", f"a:{w.alliance.id}", f"p:{w.organiser.id}",
+    }
+    start = last_change_id()
+    w.cohosted.cohosts.remove(w.dept)
+    db.session.commit()
+    assert touched_since(start) == {f"o:{w.dept.id}"}
 
 
 def test_last_modified_follows_changes_that_touch_no_activity_row(world, client, monkeypatch):
     paths = make_tokens(world)
-    changed = db.session.scalar(select(FeedState.changed_at))
+    keys = cache.render_tracked(scope_for(FeedKind.organisation, organisation=world.e1), utcnow()).tracked.keys
+
+    def newest_change():
+        return db.session.scalar(select(func.max(FeedChange.changed_at)).where(FeedChange.key.in_(keys)))
+
+    changed = newest_change()
     assert changed.tzinfo is not None and abs(utcnow() - changed) < timedelta(minutes=1)
     clock = ViewClock(monkeypatch, utcnow() + timedelta(seconds=10))
     first = parse_date(client.get(paths["e1"]).headers["Last-Modified"])
     assert first == end_of_second(changed)
     invite(world.county, world.p1)  # the activity row itself is unchanged
     db.session.commit()
-    later = db.session.scalar(select(FeedState.changed_at))
-    assert later >= changed
+    later = newest_change()
+    assert later > changed
     clock.now = utcnow() + timedelta(seconds=10)
     response = client.get(paths["e1"])
     assert parse_date(response.headers["Last-Modified"]) == end_of_second(later)
     assert world.uid(world.county).encode() in response.data
 
 
-def test_without_triggers_the_version_falls_back_to_an_aggregate(world, app, client):
+def test_without_triggers_nothing_is_cached(world, app, client, monkeypatch):
     paths = make_tokens(world)
-    app.extensions["linghang_feed_triggers"] = {db.engine.url: False}
+    app.extensions["linghang_feed_triggers"] = False
+    builds = []
+    real = cache.render_tracked
+    monkeypatch.setattr(cache, "render_tracked", lambda *a, **k: builds.append(1) or real(*a, **k))
     try:
-        scope = scope_for(FeedKind.organisation, organisation=world.e1)
-        before = feed_version(scope, utcnow())
-        assert "aggregate" in before.key
         etag = client.get(paths["e1"]).headers["ETag"]
         assert client.get(paths["e1"], headers={"If-None-Match": etag}).status_code == 304
+        assert len(builds) == 2 and len(feed_cache()) == 0
         invite(world.county, world.p1)
         db.session.commit()
-        assert feed_version(scope, utcnow()) != before
         assert client.get(paths["e1"], headers={"If-None-Match": etag}).status_code == 200
     finally:
         app.extensions.pop("linghang_feed_triggers")

@@ -354,11 +354,11 @@ def test_demo_follow_up_visits_are_linked_and_show_in_the_right_feeds(app):
         assert activity_id not in feed_ids("organisation", other_enterprise)
 
 
-def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
-    from sqlalchemy import delete
+def test_follow_up_links_and_problem_departments_touch_the_departments_feeds(app):
+    from sqlalchemy import delete, func, select
 
-    from app.feeds.content import feed_state_maintained
-    from app.feeds.models import FeedState
+    from app.feeds.models import FeedChange
+    from app.feeds.tracking import tracking_maintained
     from app.problems.models import FollowUp
 
     ledger = Ledger()
@@ -367,21 +367,23 @@ def test_follow_up_links_and_problem_departments_bump_the_feed_state(app):
     follow_up = follow_ups.schedule_follow_up(ledger.problem, ledger.instructor.person, host_id=ledger.committee.id,
                                             starts_at=starts, ends_at=starts + timedelta(hours=1), now=NOW)
     db.session.commit()
-    assert feed_state_maintained()
+    assert tracking_maintained()
 
-    def generation():
-        db.session.expire_all()
-        return db.session.get(FeedState, 1).generation
+    def last():
+        return db.session.scalar(select(func.coalesce(func.max(FeedChange.id), 0)))
 
-    before = generation()
+    def touched(since):
+        return set(db.session.scalars(select(FeedChange.key).where(FeedChange.id > since)))
+
+    before = last()
     db.session.execute(delete(FollowUp).where(FollowUp.id == follow_up.id))
     db.session.commit()
-    after_delete = generation()
-    assert after_delete > before
+    assert f"o:{ledger.dept.id}" in touched(before)
+    before = last()
     ledger.problem.department_id = ledger.other_dept.id
     db.session.commit()
-    assert generation() > after_delete
-    unchanged = generation()
-    ledger.problem.description = "出口退税进度慢（补充）"  # not shown in any feed: no bump
+    assert touched(before) == {f"o:{ledger.dept.id}", f"o:{ledger.other_dept.id}"}
+    before = last()
+    ledger.problem.description = "出口退税进度慢（补充）"  # not shown in any feed: touches nothing
     db.session.commit()
-    assert generation() == unchanged
+    assert touched(before) == set()

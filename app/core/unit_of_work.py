@@ -36,10 +36,15 @@ def flash_after_commit(message: str, category: str = "message") -> None:
 
 
 def _finish(status_code: int) -> None:
+    # A view that never used the session (a feed poll answered from the cache) has nothing to
+    # end: creating a session only to commit nothing would cost more than the view itself.
+    used = db.session.registry.has()
     if status_code >= 400 or g.get("unit_of_work_doomed"):
-        db.session.rollback()
+        if used:
+            db.session.rollback()
         return
-    db.session.commit()
+    if used:
+        db.session.commit()
     for message, category in g.pop("unit_of_work_flashes", []):
         flash(message, category)
 

@@ -1,4 +1,4 @@
-"""`flask feeds url`: print a working feed address for an organisation, person, alliance…"""
+"""`flask feeds url`: print a working feed address for an organisation, person, alliance…; `flask feeds prune`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.core.unit_of_work import unit_of_work
 from app.extensions import db
-from app.feeds import services
+from app.feeds import services, tracking
 from app.orgs.models import Organisation, OrgKind, Person
 
 feeds_cli = click.Group("feeds", help="Calendar feeds.")
@@ -60,3 +60,12 @@ def _cli_token(org_name, email, alliance_name, department_name, now) -> str:
         if organisation is None:
             raise click.ClickException(f"No such organisation: {name}.")
         return services.cli_token(organisation=organisation, now=now)
+
+
+@feeds_cli.command("prune")
+@with_appcontext
+def prune_command():
+    """Delete feed change rows older than two days (run daily; no cached feed needs them)."""
+    with unit_of_work():
+        count = tracking.prune(utcnow())
+    click.echo(f"{count} feed change rows deleted.")

@@ -1,23 +1,22 @@
-"""What each feed contains, its cheap version key, and its rendering (cached by app/feeds/cache.py).
+"""What each feed contains, the keys it depends on, and its rendering (cached by app/feeds/cache.py).
 
-A poll costs one indexed query: the token (joined with its subject's kind) together with the
-feed_state row, whose generation database triggers bump on every change that can alter any
-feed (see FeedState). The version key is
+A feed depends on a few *keys* (app/feeds/tracking.py): its subject's audiences ('o:<org>' and
+the alliances it belongs to 'a:<alliance>', 'p:<person>', 'a:<alliance>' or 'public') and the
+rows whose names its events show (hosts, sites, venues, themes, organisers, whole series). The
+rendering records them with the mark taken before it read anything; the cached bytes are served
+until a change to one of those keys commits after that mark. A change elsewhere in the county
+(another enterprise's activity, an organisation the feed does not show) leaves it alone.
 
-    (scope, window (its day and bounds), BASE_URL, feed_state.epoch, feed_state.generation)
-
-and the calendar is rebuilt only when it changes. Rendering is a pure function of the database
-and the day (DTSTAMP is the row's last change, the locale is fixed to the default, events are
-ordered), so any process builds the same bytes for the same key. The cache is an in-process
-LRU (bounded by FEED_CACHE_BYTES) in each web process; correctness never depends on it: a miss
-rebuilds. Should the triggers be missing (e.g. a later SQLite batch migration recreated a
-table), the version falls back to one aggregate query over the feed's selection (count,
-sum(id), max(updated_at) plus the related tables' max(updated_at)): slower, still correct.
+Rendering is a pure function of the database and the day (DTSTAMP is the row's last change, the
+locale is fixed to the default, events are ordered), so any process builds the same bytes and the
+same ETag. The cache is an in-process LRU (bounded by FEED_CACHE_BYTES) in each web process;
+correctness never depends on it: a miss rebuilds, and without the triggers nothing is cached.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime as http_date
@@ -25,19 +24,17 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import vDuration
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.events.models import Activity, ActivityKind, ActivityStatus, MonthlyTheme, activity_cohost
+from app.events.models import Activity, ActivityKind, ActivityStatus, activity_cohost
 from app.extensions import db
-from app.feeds.models import FeedKind, FeedState
-from app.feeds.series_entries import feed_events
-from app.ical.builder import build_calendar, calendar_zone, last_changed, vtimezone
+from app.feeds.models import FeedKind
+from app.feeds.tracking import Tracked
+from app.ical.builder import calendar_zone, last_changed
 from app.invitations.models import Invitation
-from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person, Venue
+from app.orgs.models import AllianceMembership, Organisation, OrgKind, Person
 from app.problems.models import FollowUp, Problem
 
 PUBLIC = "public"
@@ -89,7 +86,7 @@ def feed_kind_for(organisation: Organisation) -> FeedKind:
 def department_problem_visits(department_id: int) -> Select:
     """Ids of follow-up visits (回访) linked to problems whose handling department is this one.
 
-    Migration 0710 bumps feed_state when a problem's department or a follow-up link changes.
+    Migration 0900 touches 'o:<department>' when a problem's department or a follow-up link changes.
     """
     return (
         select(FollowUp.activity_id)
@@ -211,14 +208,6 @@ def feed_clause(scope: FeedScope, window: Window) -> ColumnElement[bool]:
 # -- version and rendering -----------------------------------------------------
 
 @dataclass(frozen=True)
-class FeedVersion:
-    """The cheap fingerprint of a feed's content, and when the data last changed."""
-
-    key: tuple
-    changed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class FeedBody:
     """A rendered feed."""
 
@@ -227,71 +216,38 @@ class FeedBody:
     last_modified: datetime
 
 
-TRIGGER_COUNT = 30  # migrations 0600 and 0710: FEED_TRIGGERS
+@dataclass(frozen=True)
+class FeedEntry:
+    """A rendered feed with what it depends on (keys, mark: see app/feeds/tracking.py)."""
+
+    feed: FeedBody
+    tracked: Tracked
 
 
-def feed_state_maintained() -> bool:
-    """True when the feed_state triggers exist (checked once per process and database)."""
-    known = current_app.extensions.setdefault("linghang_feed_triggers", {})
-    url = db.engine.url
-    if url not in known:
-        if db.engine.dialect.name == "postgresql":
-            sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'feed_bump_%' AND NOT tgisinternal"
-        else:
-            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed_bump_%'"
-        known[url] = db.session.execute(text(sql)).scalar() >= TRIGGER_COUNT
-    return known[url]
-
-
-@lru_cache(maxsize=1)
-def state_columns() -> tuple:
-    """Scalar subqueries reading feed_state's (epoch, generation, changed_at); to add to a token lookup."""
-    return (
-        select(FeedState.epoch).where(FeedState.id == 1).scalar_subquery(),
-        select(FeedState.generation).where(FeedState.id == 1).scalar_subquery(),
-        select(FeedState.changed_at).where(FeedState.id == 1).scalar_subquery(),
+def scope_keys(scope: FeedScope) -> list[str]:
+    """The audience keys of a feed's subject (see app/feeds/tracking.py)."""
+    if scope.kind == PUBLIC:
+        return ["public"]
+    subject = scope.subject_id
+    if scope.kind == FeedKind.person:
+        return [f"p:{subject}", f"P:{subject}"]
+    if scope.kind == FeedKind.alliance:
+        return [f"a:{subject}", f"O:{subject}"]
+    alliances = db.session.scalars(
+        select(AllianceMembership.alliance_id).where(AllianceMembership.enterprise_id == subject)
     )
+    return [f"o:{subject}", f"O:{subject}", *(f"a:{a}" for a in alliances)]
 
 
-def _related_maxima():
-    return [
-        select(func.max(model.updated_at)).scalar_subquery()
-        for model in (Organisation, Person, Venue, MonthlyTheme)
-    ]
-
-
-def feed_version(scope: FeedScope, now: datetime, state: tuple | None = None) -> FeedVersion:
-    """The version key; `state` is feed_state's (epoch, generation, changed_at) if read already."""
-    window = feed_window(now)
-    base = (scope, window, current_app.config["BASE_URL"])
-    if feed_state_maintained():
-        if state is None:
-            state = tuple(db.session.execute(select(*state_columns())).one())
-        epoch, generation, changed_at = state
-        return FeedVersion(key=(*base, "state", epoch or 0, generation or 0), changed_at=_aware(changed_at))
-    row = db.session.execute(
-        select(
-            func.count(Activity.id),
-            func.coalesce(func.sum(Activity.id), 0),
-            func.max(Activity.updated_at),
-            *_related_maxima(),
-        ).where(feed_clause(scope, window))
-    ).one()
-    count, id_sum, *stamps = row
-    known = [_aware(v) for v in stamps if v is not None]
-    return FeedVersion(
-        key=(*base, "aggregate", int(count), int(id_sum), *(str(v) for v in stamps)),
-        changed_at=max(known) if known else None,
-    )
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """A UTC datetime from a scalar subquery (SQLite may hand back text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def content_keys(activities: Iterable[Activity], series_ids: Iterable[int] = ()) -> set[str]:
+    """The rows whose names or stamps these events show; `series_ids`: series shown as one entry."""
+    keys: set[str] = {f"s:{series_id}" for series_id in series_ids}
+    for a in activities:
+        keys.add(f"O:{a.host_id}")
+        for prefix, value in (("O", a.site_id), ("V", a.venue_id), ("T", a.theme_id), ("P", a.organiser_id)):
+            if value is not None:
+                keys.add(f"{prefix}:{value}")
+    return keys
 
 
 def _day_start(now: datetime) -> datetime:
@@ -305,7 +261,8 @@ def last_modified_of(activities: list[Activity], now: datetime, changed_at: date
     The newest change among the feed's activities and what they show, and at least the start of
     the window's day (also for an empty feed): the window moves at local midnight, so a client
     asking only If-Modified-Since refetches once a day. It depends on the feed's scope only, not
-    on the token. `changed_at` (feed_state's last bump) covers changes that touch no activity row.
+    on the token. `changed_at` (the newest change to the feed's keys) covers changes that touch
+    no activity row.
     """
     stamps = [_day_start(now)] + ([changed_at] if changed_at is not None else [])
     for activity in activities:
@@ -343,26 +300,6 @@ def feed_activities(scope: FeedScope, now: datetime) -> list[Activity]:
     return list(db.session.scalars(statement))
 
 
-def render_feed(scope: FeedScope, now: datetime, changed_at: datetime | None = None) -> FeedBody:
-    """Build the feed's bytes (METHOD:PUBLISH) with the refresh hints clients read."""
-    base_url = current_app.config["BASE_URL"]
-    activities = feed_activities(scope, now)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        events = feed_events(scope.kind, scope.subject_id, activities, base_url)
-        calendar = build_calendar(events, method="PUBLISH", name=calendar_name(scope))
-    if not events:
-        # RFC 5545 §3.6: a calendar holds at least one component. An empty feed carries the
-        # display zone's VTIMEZONE (of the window's year), which every client accepts.
-        zone = calendar_zone()
-        year = now.astimezone(zone).year
-        calendar.add_component(vtimezone(zone.key, year, year))
-    calendar.add("X-WR-TIMEZONE", calendar_zone().key)
-    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
-    body = calendar.to_ical()
-    return FeedBody(body=body, etag=etag_of(body), last_modified=last_modified_of(activities, now, changed_at))
-
-
 def etag_of(body: bytes) -> str:
     """A strong ETag: the quoted sha256 of the bytes."""
     return '"' + hashlib.sha256(body).hexdigest() + '"'
@@ -391,6 +328,7 @@ def not_modified_since(changed: datetime, since: datetime) -> bool:
     return changed.astimezone(UTC) <= since.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def http_last_modified(value: datetime) -> str:
     """An HTTP date."""
     return http_date(value.astimezone(UTC), usegmt=True)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -83,21 +83,27 @@ class FeedToken(db.Model):
         return f"<FeedToken {self.id} {self.kind} {self.name}>"
 
 
-class FeedState(db.Model):
-    """One row whose generation grows on every change that can alter a feed.
+class FeedChange(db.Model):
+    """One key a committed change touched: what feeds read to know whether they changed.
 
-    Database triggers (migration 0600) bump it on insert/update/delete of activities, co-hosts,
-    alliance memberships, organisations, people, venues and themes, and when an invitation is
-    added, removed or moved to another activity/person/organisation (not when it is answered).
-    Triggers see every writer (ORM, bulk UPDATE, SQL console). The epoch is random per row, so a
-    recreated row never repeats an old (epoch, generation) pair. changed_at is the time of the
-    last bump: feeds use it in Last-Modified, so that a change that touches no activity row (an
-    invitation added, say) still answers If-Modified-Since with the new calendar.
+    Row triggers (migration 0900) insert a row per key on insert/update/delete of activities,
+    co-hosts, alliance memberships, organisations, people, venues, themes, series, problems'
+    departments and follow-up links, invitations added, removed, moved or widened to a series (not
+    answered), and feed tokens revoked. Keys name what a feed shows (app/feeds/tracking.py), so a
+    change invalidates only the feeds that include it. Rows are only ever inserted, never updated:
+    writers do not wait for each other. `xid` is the writing transaction's id on PostgreSQL (a
+    reader compares it with the snapshot it rendered at); SQLite, one writer at a time, uses the
+    id. `changed_at` feeds Last-Modified. Rows older than two days serve no one and are pruned.
     """
 
-    __tablename__ = "feed_state"
+    __tablename__ = "feed_change"
+    __table_args__ = (
+        Index("ix_feed_change_key_xid", "key", "xid"),  # probes: these keys, newer than a mark
+        Index("ix_feed_change_xid", "xid"),  # sweeps: everything newer than a mark
+        {"sqlite_autoincrement": True},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    epoch: Mapped[int] = mapped_column(BigInteger)
-    generation: Mapped[int] = mapped_column(BigInteger)
-    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    xid: Mapped[int | None] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

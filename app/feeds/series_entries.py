@@ -43,16 +43,33 @@ def series_invited_to(kind: str, subject_id: int | None, activities: list[Activi
     )
 
 
-def feed_events(kind: str, subject_id: int | None, activities: list[Activity], base_url: str) -> list[Event]:
-    """The VEVENTs of a feed: activities one by one, whole-series invitations as one entry each."""
+def feed_items(
+    kind: str, subject_id: int | None, activities: list[Activity], base_url: str, shown: list[Activity],
+) -> tuple[list[Activity | list[Event]], set[int]]:
+    """A feed's entries in order: an activity of its own, or a whole series' VEVENTs.
+
+    Returns them and the series shown as one entry; `shown` collects every activity whose data
+    the entries carry (a series entry carries all its occurrences).
+    """
     grouped = series_invited_to(kind, subject_id, activities)
-    events: list[Event] = []
+    items: list[Activity | list[Event]] = []
     done: set[int] = set()
     for activity in activities:
         if activity.series_id not in grouped:
-            events.append(build_vevent(activity, base_url=base_url))
+            items.append(activity)
+            shown.append(activity)
         elif activity.series_id not in done:
             done.add(activity.series_id)
             rows = [a for a in occurrences(activity.series) if a.status != ActivityStatus.draft]
-            events += series_events(activity.series, rows, base_url=base_url)
+            items.append(series_events(activity.series, rows, base_url=base_url))
+            shown += rows
+    return items, grouped
+
+
+def feed_events(kind: str, subject_id: int | None, activities: list[Activity], base_url: str) -> list[Event]:
+    """The VEVENTs of a feed through icalendar: activities one by one, whole series as one entry."""
+    items, _grouped = feed_items(kind, subject_id, activities, base_url, [])
+    events: list[Event] = []
+    for item in items:
+        events += item if isinstance(item, list) else [build_vevent(item, base_url=base_url)]
     return events

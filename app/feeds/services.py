@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -19,8 +18,10 @@ from app.audit.services import record
 from app.auth.models import User
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.feeds.content import FeedScope, feed_kind_for, scope_for, state_columns
+from app.feeds.cache import TokenEntry
+from app.feeds.content import FeedScope, feed_kind_for, scope_for
 from app.feeds.models import FeedKind, FeedToken
+from app.feeds.tracking import take_mark, watch
 from app.orgs.models import Organisation, OrgKind, Person
 
 # last_polled_at is written at most this often per token (see record_poll).
@@ -72,16 +73,6 @@ def find_token(token: str) -> FeedToken | None:
     )
 
 
-@dataclass(frozen=True)
-class PollTarget:
-    """What a feed poll needs to know about its token, read in one query."""
-
-    id: int
-    scope: FeedScope
-    last_polled_at: datetime | None
-    state: tuple  # feed_state (epoch, generation, changed_at), read in the same query
-
-
 @lru_cache(maxsize=1)
 def _poll_statement():
     """Built once per process: constructing it (aliases, subqueries) costs more than running it."""
@@ -97,7 +88,6 @@ def _poll_statement():
             subject.kind,
             Person.organisation_id,
             home.kind,
-            *state_columns(),
         )
         .outerjoin(subject, subject.id == FeedToken.organisation_id)
         .outerjoin(Person, Person.id == FeedToken.person_id)
@@ -106,8 +96,13 @@ def _poll_statement():
     )
 
 
-def find_poll_target(token: str) -> PollTarget | None:
-    """The active token's scope and the feed state, in one indexed query; None if unknown/revoked."""
+def find_poll_target(token: str) -> TokenEntry | None:
+    """The active token's scope, in one indexed query, with its keys and mark; None if unknown/revoked.
+
+    The entry stays valid (app/feeds/cache.py) until its row ('t:<id>'), its subject ('O:<org>')
+    or, for a person, the person or their organisation changes: a revocation invalidates it in
+    every process at the next poll.
+    """
     if not token or len(token) > 128:
         return None
     # A plain connection rather than the ORM session: this runs on every poll and reads one row.
@@ -116,19 +111,24 @@ def find_poll_target(token: str) -> PollTarget | None:
     connection = db.engine.connect()
     if connection.dialect.name == "postgresql":
         connection.execution_options(isolation_level="AUTOCOMMIT")
+    changes = watch()
+    generation = changes.generation
     with connection:
+        mark = take_mark(connection)
         row = connection.execute(_poll_statement(), {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    token_id, kind, org_id, person_id, polled, org_kind, home_id, home_kind, *state = row
+    token_id, kind, org_id, person_id, polled, org_kind, home_id, home_kind = row
     if kind == FeedKind.person:
         scope = FeedScope(kind.value, person_id, home_id if home_kind == OrgKind.enterprise else None)
+        keys = (f"t:{token_id}", f"P:{person_id}", f"O:{home_id}")
     else:
         scope = FeedScope(FeedKind(kind).value, org_id, org_id if org_kind == OrgKind.enterprise else None)
-    return PollTarget(token_id, scope, polled, tuple(state))
+        keys = (f"t:{token_id}", f"O:{org_id}")
+    return TokenEntry(token_id, scope, polled, changes.track(keys, mark, generation))
 
 
-def record_poll(token: FeedToken | PollTarget, now: datetime) -> bool:
+def record_poll(token: FeedToken | TokenEntry, now: datetime) -> bool:
     """Note a poll cheaply: one conditional UPDATE at most every POLL_RECORD_INTERVAL per token.
 
     The token row is already loaded; when its last_polled_at is recent nothing is written at

@@ -34,7 +34,7 @@ from app.events.models import Activity
 from app.events.queries import visible_activity_or_404
 from app.extensions import db
 from app.feeds import services
-from app.feeds.cache import current_feed, feed_cache
+from app.feeds.cache import cached_feed, feed_body, feed_cache
 from app.feeds.content import (
     PUBLIC,
     FeedBody,
@@ -43,7 +43,6 @@ from app.feeds.content import (
     http_last_modified,
     last_modified_header,
     not_modified_since,
-    render_feed,
 )
 from app.feeds.forms import NewTokenForm, TokenActionForm
 from app.feeds.models import FeedToken
@@ -90,32 +89,41 @@ def calendar_response(
     return response
 
 
-def serve_feed(scope: FeedScope, state: tuple | None = None) -> Response:
-    """Answer a feed poll: 304 from the cached ETag when the version is unchanged, else the bytes."""
-    now = utcnow()
-    version, cached = current_feed(scope, now, state)
-    if cached is None:
-        cached = render_feed(scope, now, version.changed_at)
-        feed_cache().put(version.key, cached)
-    return calendar_response(cached, now=now)
-
-
 @bp.get("/feeds/<token>.ics")
 @public
 def feed(token: str):
-    """A subscribed calendar (METHOD:PUBLISH); unknown or revoked tokens answer 404."""
+    """A subscribed calendar (METHOD:PUBLISH); unknown or revoked tokens answer 404.
+
+    A token seen before in this process is answered after one probe query (its feed and the
+    token itself unchanged since they were read); otherwise the token is looked up and the feed
+    served from the cache or rendered.
+    """
+    now = utcnow()
+    token_hash = services.hash_token(token)
+    cache = feed_cache()
+    known = cache.token(token_hash)
+    if known is not None:
+        cached = cached_feed(known.scope, now, known)
+        if cached is not None:
+            if services.record_poll(known, now):
+                known.last_polled_at = now
+            return calendar_response(cached, now=now)
     target = services.find_poll_target(token)
     if target is None:
+        cache.drop_token(token_hash)
         abort(404)
-    services.record_poll(target, utcnow())
-    return serve_feed(target.scope, target.state)
+    cache.put_token(token_hash, target)
+    if services.record_poll(target, now):
+        target.last_polled_at = now
+    return calendar_response(feed_body(target.scope, now), now=now)
 
 
 @bp.get("/feeds/public.ics")
 @public
 def public_feed():
     """The county's published open activities, for anyone."""
-    return serve_feed(FeedScope(PUBLIC))
+    now = utcnow()
+    return calendar_response(feed_body(FeedScope(PUBLIC), now), now=now)
 
 
 # -- one activity ----------------------------------------------------------------
