@@ -239,9 +239,14 @@ def generate(app, counties: int, now: datetime, seed: int = 7) -> dict:
 
 def after_bulk_load(app) -> None:
     """Bring what the services keep up to date (summaries, statistics) in line with the bulk insert."""
+    from app.core.unit_of_work import unit_of_work
     from app.extensions import db
+    from app.stats.rebuild import rebuild
 
     with app.app_context():
+        # The inserts bypassed the ORM flushes that keep the dashboard's roll-ups (as `flask stats rebuild`).
+        with unit_of_work():
+            rebuild(db.session.connection())
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("VACUUM ANALYZE")
