@@ -250,7 +250,7 @@ def test_sms_settings_are_checked_at_start_up():
     from app.config import ConfigError, check_config, parse_sms_templates
 
     base = {"BASE_URL": "http://x.cn", "DISPLAY_TIMEZONE": "Asia/Shanghai", "LOGIN_ACCOUNT_LIMIT": "1 per minute",
-            "LOGIN_ADDRESS_LIMIT": "1 per minute", "SHORTLINK_MISS_LIMIT": "1 per minute",
+            "LOGIN_ADDRESS_LIMIT": "1 per minute", "SHORTLINK_MISS_LIMIT": "1 per minute", "API_RATE_LIMIT": "1 per minute",
             "RATELIMIT_STORAGE_URI": "memory://", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
     check_config(base | {"SMS_PROVIDER": "none"})
     for bad in ({"SMS_PROVIDER": "pigeon"}, {"SMS_PROVIDER": "aliyun"},

@@ -140,6 +140,9 @@ def keep_headers_only(row: OutboxMessage) -> None:
     sent or withdrawn message is never sent again (a manual retry concerns failed ones) — so
     it is purged rather than kept in clear. Subject, recipient and Message-ID stay in the row.
     """
+    if row.channel == Channel.webhook.value:
+        # A webhook's body is the event (no link, no token), and a resend sends it again as it was.
+        return
     if row.channel not in (None, Channel.email.value):
         # Other channels have no headers to keep: an SMS body holds its short answer link.
         row.raw = b""

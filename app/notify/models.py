@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,18 +33,18 @@ class NoticeKind(enum.StrEnum):
 
 
 NOTICE_KIND_LABELS = {
-    NoticeKind.invitation: _l("Invitation"),
-    NoticeKind.update: _l("Change notice"),
-    NoticeKind.cancellation: _l("Cancellation notice"),
-    NoticeKind.reminder: _l("Activity reminder"),
-    NoticeKind.nudge: _l("Reminder to answer"),
-    NoticeKind.promotion: _l("Seat from the waiting list"),
-    NoticeKind.problem_assigned: _l("Problem assigned"),
-    NoticeKind.problem_due: _l("Problem deadline reminder"),
-    NoticeKind.problem_overdue: _l("Problem overdue"),
-    NoticeKind.problem_resolved: _l("Problem resolved: please rate"),
-    NoticeKind.problem_unassigned: _l("Problem waiting to be assigned"),
-    NoticeKind.follow_up: _l("Follow-up visit due"),
+    NoticeKind.invitation: lazy_pgettext("notice kind", "Invitation"),
+    NoticeKind.update: lazy_pgettext("notice kind", "Change notice"),
+    NoticeKind.cancellation: lazy_pgettext("notice kind", "Cancellation notice"),
+    NoticeKind.reminder: lazy_pgettext("notice kind", "Activity reminder"),
+    NoticeKind.nudge: lazy_pgettext("notice kind", "Reminder to answer"),
+    NoticeKind.promotion: lazy_pgettext("notice kind", "Seat from the waiting list"),
+    NoticeKind.problem_assigned: lazy_pgettext("notice kind", "Problem assigned"),
+    NoticeKind.problem_due: lazy_pgettext("notice kind", "Problem deadline reminder"),
+    NoticeKind.problem_overdue: lazy_pgettext("notice kind", "Problem overdue"),
+    NoticeKind.problem_resolved: lazy_pgettext("notice kind", "Problem resolved: please rate"),
+    NoticeKind.problem_unassigned: lazy_pgettext("notice kind", "Problem waiting to be assigned"),
+    NoticeKind.follow_up: lazy_pgettext("notice kind", "Follow-up visit due"),
 }
 
 # The channels a person or an organisation chooses per notice kind here; group robots are

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,12 +58,12 @@ class ReminderKind(enum.StrEnum):
 
 
 REMINDER_KIND_LABELS = {
-    ReminderKind.activity_upcoming: _l("Activity reminder"),
-    ReminderKind.answer_nudge: _l("Reply reminder"),
-    ReminderKind.problem_due: _l("Problem deadline reminder"),
-    ReminderKind.problem_overdue: _l("Problem overdue"),
-    ReminderKind.problem_escalation: _l("Overdue problem escalated"),
-    ReminderKind.follow_up_due: _l("Follow-up visit due"),
+    ReminderKind.activity_upcoming: lazy_pgettext("reminder kind", "Activity reminder"),
+    ReminderKind.answer_nudge: lazy_pgettext("reminder kind", "Reply reminder"),
+    ReminderKind.problem_due: lazy_pgettext("reminder kind", "Problem deadline reminder"),
+    ReminderKind.problem_overdue: lazy_pgettext("reminder kind", "Problem overdue"),
+    ReminderKind.problem_escalation: lazy_pgettext("reminder kind", "Overdue problem escalated"),
+    ReminderKind.follow_up_due: lazy_pgettext("reminder kind", "Follow-up visit due"),
 }
 
 
