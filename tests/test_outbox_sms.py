@@ -232,3 +232,45 @@ def test_the_reachability_page_counts_and_lists_the_gaps(app, client, login_as):
     client.post("/logout")
     login_as("contact")
     assert client.get("/notices/reachability").status_code == 403
+
+
+def test_a_notice_through_three_channels_goes_once_each_through_an_outage(app, sms_stub, smtp_server, robot_provider):
+    """Problem assigned: e-mail and SMS to the liaison, a post to the department's group; all three
+    providers down, then back: each channel delivers the notice exactly once."""
+    from app.orgs.models import OrgKind
+    from app.problems import services as problems
+    from app.problems import transitions
+    from app.problems.models import ProblemCategory
+    from app.robots.models import Provider
+    from app.robots.services import save_robot
+
+    stub = sms_stub("aliyun")
+    department = factories.organisation(OrgKind.department, name="县工信局")
+    save_robot(department.id, Provider.wecom, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3y-0f-the-gr0up",
+               None, now=NOW)
+    enterprise = factories.organisation(OrgKind.enterprise, name="宜黄化工")
+    liaison = factories.user("liaison", org=department, mobile="13700137001")
+    set_channels(OwnerType.person, liaison.person_id, NoticeKind.problem_assigned, {"email", "sms"})
+    problem = problems.record_problem(
+        enterprise_id=enterprise.id, category=ProblemCategory.export, description="用电报装慢", now=NOW, recorder=None
+    )
+    transitions.assign(problem, None, department_id=department.id, deadline=None, note=None, now=NOW)
+    db.session.commit()
+    assert sorted(r.channel for r in rows()) == ["email", "sms", "wecom"]
+
+    smtp_server.stop()
+    stub.stop()
+    robot_provider.answer("bad gateway", status=502)
+    report = dispatch.deliver_due(NOW)
+    assert (report.sent, report.retrying) == (0, 3)
+
+    smtp_server.start()
+    stub.start()
+    assert dispatch.deliver_due(NOW + timedelta(hours=3)).sent == 3
+    assert dispatch.deliver_due(NOW + timedelta(days=1)).claimed == 0
+    assert [to for _f, to, _r in smtp_server.messages] == [[liaison.person.email]]
+    assert [r.params["PhoneNumbers"] for r in stub.received] == ["13700137001"]
+    assert len(robot_provider.received) == 2  # the refused attempt and the delivery
+    assert {(r.channel, r.status, r.attempts) for r in rows()} == {
+        ("email", OutboxStatus.sent, 2), ("sms", OutboxStatus.sent, 2), ("wecom", OutboxStatus.sent, 2),
+    }
