@@ -125,8 +125,17 @@ def empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE of a few rows is far cheaper than TRUNCATE of ~50 tables (which rewrites every
+            # table's files) and most tests leave most tables empty. Triggers and foreign keys are
+            # off for this transaction (the feed change log must not be refilled by the deletes);
+            # every sequence restarts at 1, as TRUNCATE … RESTART IDENTITY did.
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for table in tables:
+                connection.execute(table.delete())
+            connection.execute(sa.text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            ))
         else:
             for table in tables:
                 connection.execute(table.delete())
