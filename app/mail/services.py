@@ -39,31 +39,14 @@ def enqueue(
     person_id: int | None = None,
 ) -> OutboxMessage:
     """Put a message in the outbox (once per dedupe key) and return its row."""
-    if dedupe_key is not None:
-        existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-        if existing is not None:
-            return existing
-    row = OutboxMessage(
-        kind=kind,
-        notice_key=notice_key,
-        notice_kind=notice_kind,
-        person_id=person_id,
-        recipient=str(message["To"]),
-        subject=str(message["Subject"] or "")[:300],
-        raw=b"",
-        message_id=f"pending-{id(message)}-{now.timestamp()}",
-        dedupe_key=dedupe_key,
-        status=OutboxStatus.queued,
-        next_attempt_at=now,
-        activity_id=activity_id,
-        invitation_id=invitation_id,
-        created_at=now,
+    row, created = _queue(
+        channel=Channel.email.value, kind=kind, recipient=str(message["To"]), now=now,
+        subject=str(message["Subject"] or ""), notice_key=notice_key, notice_kind=notice_kind, person_id=person_id,
+        activity_id=activity_id, invitation_id=invitation_id, dedupe_key=dedupe_key,
     )
-    db.session.add(row)
-    db.session.flush()
-    row.message_id = outbox_message_id(row)
-    finalise(row, message, now)
-    db.session.flush()
+    if created:  # an existing row for the dedupe key is returned as it is
+        finalise(row, message, now)
+        db.session.flush()
     return row
 
 
@@ -83,33 +66,39 @@ def enqueue_delivery(
     person_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one non-e-mail delivery (once per dedupe key); an empty body is built at send time."""
+    return _queue(
+        channel=channel, kind=kind, recipient=recipient, now=now, body=body, subject=subject, notice_key=notice_key,
+        activity_id=activity_id, invitation_id=invitation_id, dedupe_key=dedupe_key, notice_kind=notice_kind,
+        person_id=person_id,
+    )[0]
+
+
+def _queue(*, channel: str, kind: str, recipient: str, now: datetime, body: bytes = b"", subject: str = "",
+           dedupe_key: str | None = None, **links) -> tuple[OutboxMessage, bool]:
+    """The row for the dedupe key if there is one (False), else a new queued row (True)."""
     if dedupe_key is not None:
         existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
-            return existing
+            return existing, False
     row = OutboxMessage(
         kind=kind,
         channel=channel,
-        notice_key=notice_key,
-        notice_kind=notice_kind,
-        person_id=person_id,
-        recipient=recipient[:254],
+        recipient=recipient[:254] if channel != Channel.email.value else recipient,
         subject=subject[:300],
         raw=body,
         message_id=f"pending-{channel}-{now.timestamp()}-{id(body)}",
         dedupe_key=dedupe_key,
         status=OutboxStatus.queued,
         next_attempt_at=now,
-        activity_id=activity_id,
-        invitation_id=invitation_id,
         created_at=now,
+        **links,
     )
     db.session.add(row)
     db.session.flush()
-    # The delivery id a receiver can drop duplicates by: stable across attempts, like a Message-ID.
+    # The delivery id (an e-mail's Message-ID): stable across attempts, so receivers drop duplicates.
     row.message_id = outbox_message_id(row)
     db.session.flush()
-    return row
+    return row, True
 
 
 def notice_key_of(row: OutboxMessage) -> str:
